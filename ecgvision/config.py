@@ -103,5 +103,9 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
 def save_config(config: Any, path: str | os.PathLike) -> None:
     """Resolved config as JSON (beside weights) or YAML (run folders), by extension."""
     data = to_dict(config)
-    text = yaml.safe_dump(data, sort_keys=False) if str(path).endswith((".yaml", ".yml")) else json.dumps(data, indent=2)
+    text = (
+        yaml.safe_dump(data, sort_keys=False)
+        if str(path).endswith((".yaml", ".yml"))
+        else json.dumps(data, indent=2)
+    )
     atomic_write_text(path, text)

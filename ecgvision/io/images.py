@@ -44,8 +44,9 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
     """Composite transparency on white and convert any mode (L, P, I;16, RGBA, CMYK...) to RGB."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
-        peak = array.max() if array.size and array.max() > 255 else 255.0
-        grey = np.clip(np.round(array * (255.0 / peak)), 0, 255).astype(np.uint8)
+        # 16-bit files span 0..65535; a 32-bit "I" image holding 8-bit values is left as is.
+        full_scale = 65535.0 if image.mode.startswith("I;16") or array.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.round(array * (255.0 / full_scale)), 0, 255).astype(np.uint8)
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
@@ -67,7 +68,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
             with Image.open(path) as image:
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
-                    raise ImageReadError(f"image {path.name} is {width}x{height}, over {MAX_IMAGE_PIXELS} pixels")
+                    raise ImageReadError(
+                        f"image {path.name} is {width}x{height}, over {MAX_IMAGE_PIXELS} pixels"
+                    )
                 if min(width, height) < MIN_IMAGE_SIDE:
                     raise ImageReadError(f"image {path.name} is {width}x{height}, too small to hold an ECG")
                 image.load()
