@@ -126,6 +126,10 @@ def save_signals(record: str | os.PathLike, signal: np.ndarray, template_header:
             comments=comments,
             write_dir=tmp,
         )
+        written_header = Path(tmp) / f"{record.name}{HEADER_EXTENSION}"
+        text = written_header.read_text()
+        if not text.endswith("\n"):  # wfdb omits the final newline; appenders expect one
+            written_header.write_text(text + "\n")
         for suffix in (".dat", HEADER_EXTENSION):
             written = Path(tmp) / f"{record.name}{suffix}"
             if written.exists():
