@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ecgvision.data.hidden import hide_folder
 from ecgvision.io.headers import get_list, load_header
 from ecgvision.io.records import load_signals
 
@@ -20,24 +21,12 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-def hide(record_folder: Path, hidden_folder: Path) -> None:
-    """Make a hidden copy as the Challenge does: header without labels/demographics, no signal file."""
-    hidden_folder.mkdir(parents=True, exist_ok=True)
-    for header in record_folder.glob("*.hea"):
-        lines = [
-            ln for ln in header.read_text().splitlines() if not ln.startswith("#") or ln.startswith("# Image")
-        ]
-        (hidden_folder / header.name).write_text("\n".join(lines) + "\n")
-    for image in record_folder.glob("*.png"):
-        shutil.copy(image, hidden_folder / image.name)
-
-
 @pytest.fixture
 def challenge_folders(tmp_path, challenge_examples):
     train = tmp_path / "train"
     shutil.copytree(challenge_examples, train)
     hidden = tmp_path / "hidden"
-    hide(train, hidden)
+    hide_folder(train, hidden)
     return train, hidden, tmp_path / "model", tmp_path / "out"
 
 
