@@ -1,0 +1,124 @@
+"""Calibration: pixel <-> (seconds, millivolts) from the grid pitch, the pulses and the rows.
+
+Time: x = x0 + t * speed * px_per_mm_x, where x0 (the first sample's x) is the pulses' falling
+edge, else the rows' first ink. Voltage: mV = (baseline_y - y) / (gain * px_per_mm_y), with the
+baseline 1 mV (gain mm) below the centre of the pulse's top stroke, else (filled in by the
+pipeline) the row's most common trace height. Pitch falls back grid -> pulse -> page width; speed and gain are
+read off the pulse (snapped to the allowed values) or take the nominal 25 mm/s and 10 mm/mV.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ecgvision.constants import MM_PER_MV, MM_PER_S
+from ecgvision.digitize.grid import GridEstimate
+from ecgvision.digitize.layout import Pulse, Row
+
+PULSE_DURATION_S = 0.2
+PULSE_AMPLITUDE_MV = 1.0
+ALLOWED_SPEEDS_MM_PER_S = (25.0, 50.0)
+ALLOWED_GAINS_MM_PER_MV = (5.0, 10.0, 20.0)
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    read_speed_from_pulse: bool = True
+    read_gain_from_pulse: bool = True
+    snap_tolerance: float = 0.25  # a pulse within 25 % of an allowed speed/gain snaps to it
+    # The first sample sits this far right of the pulse's falling-edge centre. Measured on both
+    # Challenge 2024 examples (ecg-image-kit): the edge's centre is 0.4 px (0.05 mm) right of sample 0.
+    origin_offset_mm: float = -0.05
+
+
+@dataclass
+class Calibration:
+    px_per_mm_x: float
+    px_per_mm_y: float
+    speed_mm_per_s: float
+    gain_mm_per_mv: float
+    x0_px: float  # x of t = 0 (the record's first sample)
+    baseline_y_px: list[float] = field(default_factory=list)  # per row: y of 0 mV; NaN = not yet known
+    pitch_source: str = ""  # grid | pulse | page-width
+    origin_source: str = ""  # pulse | first-ink
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def px_per_s(self) -> float:
+        return self.speed_mm_per_s * self.px_per_mm_x
+
+    @property
+    def px_per_mv(self) -> float:
+        return self.gain_mm_per_mv * self.px_per_mm_y
+
+    def x_of_time(self, t_s: np.ndarray) -> np.ndarray:
+        return self.x0_px + np.asarray(t_s, dtype=np.float64) * self.px_per_s
+
+    def mv_of_y(self, y_px: np.ndarray, row: int) -> np.ndarray:
+        return (self.baseline_y_px[row] - np.asarray(y_px, dtype=np.float64)) / self.px_per_mv
+
+
+def snap(value: float, allowed: tuple[float, ...], tolerance: float) -> float | None:
+    """The allowed value within a relative tolerance of `value`, else None."""
+    best = min(allowed, key=lambda a: abs(value / a - 1.0))
+    return best if abs(value / best - 1.0) <= tolerance else None
+
+
+def pulse_pitch(pulses: list[Pulse]) -> tuple[float, float] | None:
+    """(px/mm x, px/mm y) from the median pulse size at the nominal 25 mm/s and 10 mm/mV."""
+    if not pulses:
+        return None
+    width = float(np.median([p.width_px for p in pulses]))
+    height = float(np.median([p.height_px for p in pulses]))
+    return width / (PULSE_DURATION_S * MM_PER_S), height / (PULSE_AMPLITUDE_MV * MM_PER_MV)
+
+
+def read_speed_and_gain(
+    pulses: list[Pulse], ppm_x: float, ppm_y: float, config: CalibrationConfig
+) -> tuple[float, float, list[str]]:
+    """Paper speed (mm/s) and gain (mm/mV) from the pulse size in mm; nominal values otherwise."""
+    speed, gain, notes = MM_PER_S, MM_PER_MV, []
+    if not pulses:
+        return speed, gain, ["no calibration pulse: nominal 25 mm/s, 10 mm/mV"]
+    width_mm = float(np.median([p.width_px for p in pulses])) / ppm_x
+    height_mm = float(np.median([p.height_px for p in pulses])) / ppm_y
+    if config.read_speed_from_pulse:
+        found = snap(width_mm / PULSE_DURATION_S, ALLOWED_SPEEDS_MM_PER_S, config.snap_tolerance)
+        speed = found or speed
+        notes += [] if found else [f"pulse width {width_mm:.2f} mm fits no speed; 25 mm/s assumed"]
+    if config.read_gain_from_pulse:
+        found = snap(height_mm / PULSE_AMPLITUDE_MV, ALLOWED_GAINS_MM_PER_MV, config.snap_tolerance)
+        gain = found or gain
+        notes += [] if found else [f"pulse height {height_mm:.2f} mm fits no gain; 10 mm/mV assumed"]
+    return speed, gain, notes
+
+
+def calibrate(
+    grid: GridEstimate, rows: list[Row], pulses: list[Pulse | None], config: CalibrationConfig | None = None
+) -> Calibration:
+    """Combine grid, pulses and rows into one pixel <-> physical mapping."""
+    config = config or CalibrationConfig()
+    found = [p for p in pulses if p is not None]
+    if grid.found:
+        ppm_x, ppm_y, source = grid.px_per_mm_x, grid.px_per_mm_y, "grid"
+    elif (pitch := pulse_pitch(found)) is not None:
+        (ppm_x, ppm_y), source = pitch, "pulse"
+    else:
+        ppm_x, ppm_y, source = grid.px_per_mm_x, grid.px_per_mm_y, grid.source
+    speed, gain, notes = (
+        read_speed_and_gain(found, ppm_x, ppm_y, config)
+        if source == "grid"
+        else (MM_PER_S, MM_PER_MV, [f"pitch from {source}: nominal 25 mm/s, 10 mm/mV"])
+    )
+    if found:
+        x0 = float(np.median([p.fall_x_px for p in found])) + config.origin_offset_mm * ppm_x
+        origin = "pulse"
+    else:
+        firsts = [r.first_ink_x_px for r in rows if math.isfinite(r.first_ink_x_px)]
+        x0, origin = (float(np.median(firsts)) if firsts else math.nan), "first-ink"
+    px_per_mv = gain * ppm_y
+    baselines = [p.top_y_px + px_per_mv * PULSE_AMPLITUDE_MV if p is not None else math.nan for p in pulses]
+    return Calibration(ppm_x, ppm_y, speed, gain, x0, baselines, source, origin, notes)

@@ -1,0 +1,201 @@
+"""Page layout: trace rows, calibration pulses, column separators, and which lead is printed where.
+
+Coordinates are pixels of the deskewed image, pixel centres at integers, x right, y down.
+The rows are the peaks of the horizontal projection of trace evidence (a baseline is long and
+flat); a calibration pulse is the 1 mV x 0.2 s box at a row's left end; a separator is the short
+thick bar where a row switches lead. The layout (3x4+II, 3x4+3, 6x2, 12x1) follows from the
+number of rows and where the separators are.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+from ecgvision.layouts import LAYOUTS, Layout
+
+
+@dataclass(frozen=True)
+class LayoutConfig:
+    ink_threshold: float = 0.5  # trace probability above which a pixel counts as ink
+    row_smooth_mm: float = 1.0  # Gaussian sigma of the row projection
+    min_row_gap_mm: float = 8.0
+    min_row_height_ratio: float = 0.2  # a row's projection peak vs the strongest row
+    min_row_extent_frac: float = 0.3  # a row's inked columns (+-3 mm of its baseline) / page width
+    pulse_search_mm: float = 14.0  # the pulse box is sought this far right of a row's first ink
+    pulse_edge_min_mm: float = 3.5  # a pulse edge is a vertical stroke at least this tall
+    separator_min_mm: float = 2.5  # a separator bar is at least this tall ...
+    separator_min_width_px: int = 3  # ... and this many columns wide
+    separator_search_mm: float = 1.5  # ... within this distance of its expected position
+
+
+@dataclass(frozen=True)
+class Row:
+    index: int
+    baseline_y_px: float  # projection peak; refined to the pulse foot by calibration
+    band_top_px: int  # the vectorizer searches [band_top, band_bottom) for this row's trace
+    band_bottom_px: int
+    first_ink_x_px: float
+    last_ink_x_px: float
+
+
+@dataclass(frozen=True)
+class Pulse:
+    """Calibration pulse of one row (1 mV tall, 0.2 s wide at the nominal settings)."""
+
+    rise_x_px: float
+    fall_x_px: float  # the trace's first sample sits here
+    top_y_px: float  # centre of the pulse's top stroke
+    foot_y_px: float  # lowest ink of the pulse's edges (the baseline plus half a line width)
+
+    @property
+    def width_px(self) -> float:
+        return self.fall_x_px - self.rise_x_px
+
+    @property
+    def height_px(self) -> float:
+        return self.foot_y_px - self.top_y_px
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    layout: Layout | None  # None when no known layout fits
+    rows: list[Row]
+    pulses: list[Pulse | None]  # one per row
+    separator_x_px: list[list[float]]  # per row, the separators found
+    reason: str = ""
+
+
+def ink_mask(prob: np.ndarray, config: LayoutConfig) -> np.ndarray:
+    return prob > config.ink_threshold
+
+
+def row_extent_fraction(mask: np.ndarray, y: int, half_px: int) -> float:
+    band = mask[max(0, y - half_px) : y + half_px + 1]
+    return float(band.any(axis=0).mean())
+
+
+def find_rows(prob: np.ndarray, px_per_mm: float, config: LayoutConfig | None = None) -> list[Row]:
+    """Rows of trace, top to bottom, from peaks of the smoothed horizontal ink projection."""
+    config = config or LayoutConfig()
+    mask = ink_mask(prob, config)
+    profile = gaussian_filter1d(prob.sum(axis=1).astype(np.float64), config.row_smooth_mm * px_per_mm)
+    peaks, _ = find_peaks(
+        profile,
+        distance=max(1, int(config.min_row_gap_mm * px_per_mm)),
+        height=config.min_row_height_ratio * profile.max() if profile.max() > 0 else 1.0,
+    )
+    half = int(round(3 * px_per_mm))
+    peaks = [p for p in peaks if row_extent_fraction(mask, p, half) >= config.min_row_extent_frac]
+    return [_make_row(i, peaks, mask, px_per_mm) for i in range(len(peaks))]
+
+
+def _make_row(i: int, peaks: list[int], mask: np.ndarray, px_per_mm: float) -> Row:
+    """Row i with a search band reaching the neighbouring baselines (traces may overlap rows)."""
+    height = mask.shape[0]
+    pitch = np.diff(peaks).mean() if len(peaks) > 1 else 30 * px_per_mm
+    top = peaks[i - 1] if i > 0 else max(0, int(peaks[i] - pitch))
+    bottom = peaks[i + 1] if i + 1 < len(peaks) else min(height, int(peaks[i] + pitch))
+    half = int(round(3 * px_per_mm))
+    columns = np.flatnonzero(mask[max(0, peaks[i] - half) : peaks[i] + half + 1].any(axis=0))
+    first, last = (float(columns[0]), float(columns[-1])) if columns.size else (math.nan, math.nan)
+    return Row(i, float(peaks[i]), int(top), int(bottom), first, last)
+
+
+def _clusters(columns: np.ndarray) -> list[np.ndarray]:
+    """Split sorted column indices into runs of adjacent columns."""
+    if columns.size == 0:
+        return []
+    return np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)
+
+
+def find_pulse(
+    prob: np.ndarray, row: Row, px_per_mm: float, config: LayoutConfig | None = None
+) -> Pulse | None:
+    """The calibration pulse at the row's left end: two tall vertical strokes joined by a top stroke."""
+    config = config or LayoutConfig()
+    if not math.isfinite(row.first_ink_x_px):
+        return None
+    x_start = int(row.first_ink_x_px) - 2
+    x_stop = int(row.first_ink_x_px + config.pulse_search_mm * px_per_mm)
+    band = ink_mask(prob[row.band_top_px : row.band_bottom_px, max(0, x_start) : x_stop], config)
+    tall = band.sum(axis=0) >= config.pulse_edge_min_mm * px_per_mm
+    edges = _clusters(np.flatnonzero(tall))
+    if len(edges) < 2:
+        return None
+    # soft (coverage) column sums, one column either side: the edge's centre to a fraction of a pixel
+    soft = prob[row.band_top_px : row.band_bottom_px, max(0, x_start) : x_stop].sum(axis=0).astype(np.float64)
+    rise, fall = (_edge_centre(soft, e) + max(0, x_start) for e in edges[:2])
+    x_offset = max(0, x_start)
+    inner_x = slice(x_offset + edges[0][-1] + 2, x_offset + edges[1][0] - 1)
+    inner = prob[row.band_top_px : row.band_bottom_px, inner_x]
+    if inner.shape[1] < 2 or not (inner > config.ink_threshold).any(axis=0).all():
+        return None
+    top = float(
+        np.median([_first_run_centroid(inner[:, j], config.ink_threshold) for j in range(inner.shape[1])])
+    )
+    fall_column = band[:, edges[1]].any(axis=1)
+    foot = _run_end(fall_column, int(round(top)))
+    return Pulse(rise, fall, top + row.band_top_px, float(foot) + row.band_top_px)
+
+
+def _edge_centre(column_mass: np.ndarray, cluster: np.ndarray) -> float:
+    """Mass-weighted x of a vertical stroke's columns plus their anti-aliased neighbours."""
+    lo, hi = max(0, cluster[0] - 1), min(column_mass.size, cluster[-1] + 2)
+    return float(np.average(np.arange(lo, hi), weights=column_mass[lo:hi]))
+
+
+def _first_run_centroid(column: np.ndarray, threshold: float) -> float:
+    """Probability-weighted centre of the first ink run of a column (with its anti-aliased rim)."""
+    start = int(np.argmax(column > threshold))
+    end = _run_end(column > threshold, start)
+    lo, hi = max(0, start - 1), min(column.size, end + 2)
+    weights = column[lo:hi].astype(np.float64)
+    return float(np.dot(np.arange(lo, hi), weights) / weights.sum())
+
+
+def _run_end(column: np.ndarray, start: int) -> int:
+    """Last index of the run of True that contains (or starts just after) `start`."""
+    trues = np.flatnonzero(~column[start:])
+    return start + (int(trues[0]) - 1 if trues.size else column.size - start - 1)
+
+
+def find_separators(
+    prob: np.ndarray,
+    row: Row,
+    expected_x_px: list[float],
+    px_per_mm: float,
+    config: LayoutConfig | None = None,
+) -> list[float]:
+    """Centres of the separator bars found near the expected x positions (missing ones are skipped)."""
+    config = config or LayoutConfig()
+    found = []
+    reach = int(round(config.separator_search_mm * px_per_mm))
+    half_bar = int(round(config.separator_min_mm * px_per_mm / 2))
+    y0, y1 = int(row.baseline_y_px) - 3 * half_bar, int(row.baseline_y_px) + 3 * half_bar
+    for x in expected_x_px:
+        lo = max(0, int(round(x)) - reach)
+        window = ink_mask(prob[max(0, y0) : y1, lo : int(round(x)) + reach + 1], config)
+        tall = window.sum(axis=0) >= config.separator_min_mm * px_per_mm
+        bars = [c for c in _clusters(np.flatnonzero(tall)) if c.size >= config.separator_min_width_px]
+        if bars:
+            best = max(bars, key=len)
+            found.append(float(best.mean()) + lo)
+    return found
+
+
+def choose_layout(num_rows: int, rows_with_quarter_bars: int, rows_with_half_bars: int) -> Layout | None:
+    """The standard layout that fits the row count and the separators seen."""
+    if num_rows == 4:
+        return LAYOUTS["3x4+II"]
+    if num_rows == 6:
+        return LAYOUTS["6x2"] if rows_with_half_bars > rows_with_quarter_bars else LAYOUTS["3x4+3"]
+    if num_rows == 12:
+        return LAYOUTS["12x1"]
+    if num_rows == 3:
+        return Layout("3x4", LAYOUTS["3x4+II"].grid)
+    return None

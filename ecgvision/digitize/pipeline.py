@@ -1,0 +1,278 @@
+"""Image of a paper ECG -> calibrated 12-lead signal: deskew, grid, trace evidence, layout, vectorize,
+calibrate, consistency. Every stage reports failure as NaN plus a reason; `digitize_image` never raises
+on a bad image (only on bad arguments).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from ecgvision.constants import MAX_ABS_MV
+from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate
+from ecgvision.digitize.consistency import ConsistencyConfig, ConsistencyReport, check_consistency
+from ecgvision.digitize.deskew import DeskewConfig, deskew
+from ecgvision.digitize.grid import GridConfig, find_grid
+from ecgvision.digitize.layout import LayoutConfig, Row, choose_layout, find_pulse, find_rows, find_separators
+from ecgvision.digitize.trace import TraceEvidenceConfig, colour_trace_probability, trace_probability
+from ecgvision.digitize.vectorize import (
+    VectorizeConfig,
+    blank_columns,
+    row_baseline_mode,
+    sample_polyline,
+    trace_polyline,
+    track_row,
+)
+from ecgvision.layouts import LAYOUTS, Layout, segment_samples
+
+PULSE_EDGE_BLANK_MM = 0.5  # columns around the pulse's falling edge hold the edge, not the signal
+SEPARATOR_BLANK_MM = 0.7  # half width blanked around a separator bar (bar ~0.8 mm + line width)
+PLOT_DURATION_STEP_S = 0.5  # a row shorter than the record prints a whole number of half seconds
+
+
+@dataclass(frozen=True)
+class DigitizeConfig:
+    deskew: DeskewConfig = field(default_factory=DeskewConfig)
+    grid: GridConfig = field(default_factory=GridConfig)
+    trace: TraceEvidenceConfig = field(default_factory=TraceEvidenceConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
+    vectorize: VectorizeConfig = field(default_factory=VectorizeConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    consistency: ConsistencyConfig = field(default_factory=ConsistencyConfig)
+    layout_name: str = "auto"  # auto | a name in ecgvision.layouts.LAYOUTS
+
+
+@dataclass
+class LeadGeometry:
+    """Where one printed segment was read, in the input image's pixel coordinates."""
+
+    lead: str
+    row: int
+    column: int
+    start_sample: int
+    end_sample: int  # exclusive
+    polyline_xy_px: np.ndarray  # (n, 2) x, y of the read trace (NaN samples dropped)
+
+
+@dataclass
+class DigitizationResult:
+    signal_mv: np.ndarray  # (num_samples, len(lead_names)) float, NaN where not read
+    lead_names: list[str]
+    leads_read: list[str]
+    failures: dict[str, str]  # lead -> reason
+    geometry: list[LeadGeometry] = field(default_factory=list)
+    rotation_deg: float = math.nan
+    calibration: Calibration | None = None
+    layout_name: str = ""
+    consistency: ConsistencyReport | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _lead_index(lead_names: list[str]) -> dict[str, int]:
+    return {name.casefold(): j for j, name in enumerate(lead_names)}
+
+
+def failed_result(num_samples: int, lead_names: list[str], reason: str, started: float) -> DigitizationResult:
+    signal = np.full((num_samples, len(lead_names)), np.nan)
+    failures = {name: reason for name in lead_names}
+    return DigitizationResult(signal, list(lead_names), [], failures, seconds=time.perf_counter() - started)
+
+
+def plotted_duration_s(rows: list[Row], calib: Calibration, record_s: float) -> float:
+    """Seconds each row prints: the record, or (at 50 mm/s) what the rows' ink spans, in half seconds."""
+    lasts = [r.last_ink_x_px for r in rows if math.isfinite(r.last_ink_x_px)]
+    if not lasts or not math.isfinite(calib.x0_px):
+        return record_s
+    spanned = (float(np.median(lasts)) - calib.x0_px) / calib.px_per_s
+    if spanned >= record_s - PLOT_DURATION_STEP_S / 2:
+        return record_s
+    return max(PLOT_DURATION_STEP_S, round(spanned / PLOT_DURATION_STEP_S) * PLOT_DURATION_STEP_S)
+
+
+def detect_layout(
+    prob, rows, calib, duration_s, config: DigitizeConfig
+) -> tuple[Layout | None, list[list[float]]]:
+    """The layout and, per row, the separators found at the quarter/half positions of the row."""
+    ppm = calib.px_per_mm_x
+    quarter = [calib.x_of_time(k * duration_s / 4) for k in (1, 2, 3)]
+    separators = [find_separators(prob, row, quarter, ppm, config.layout) for row in rows]
+    tolerance = 2 * ppm
+
+    def has(found: list[float], x: float) -> bool:
+        return any(abs(f - x) < tolerance for f in found)
+
+    with_quarter = sum(has(s, quarter[0]) or has(s, quarter[2]) for s in separators)
+    with_half = sum(has(s, quarter[1]) for s in separators)
+    if config.layout_name != "auto":
+        return LAYOUTS[config.layout_name], separators
+    return choose_layout(len(rows), with_quarter, with_half), separators
+
+
+def read_row(
+    prob, row: Row, calib: Calibration, duration_s: float, separators: list[float], config: DigitizeConfig
+):
+    """(x, y) polyline of one row between t = 0 and the end of the plotted window."""
+    ppm = calib.px_per_mm_x
+    x_start = int(math.floor(calib.x0_px - PULSE_EDGE_BLANK_MM * ppm))
+    x_stop = int(math.ceil(calib.x_of_time(duration_s) + ppm))
+    baseline = calib.baseline_y_px[row.index]
+    trace = track_row(
+        prob,
+        row,
+        x_start,
+        x_stop,
+        baseline if math.isfinite(baseline) else row.baseline_y_px,
+        calib.px_per_mm_y,
+        config.vectorize,
+    )
+    if not math.isfinite(baseline):
+        calib.baseline_y_px[row.index] = row_baseline_mode(trace)
+    blanks = [(x_start, calib.x0_px + PULSE_EDGE_BLANK_MM * ppm)]
+    blanks += [(s - SEPARATOR_BLANK_MM * ppm, s + SEPARATOR_BLANK_MM * ppm) for s in separators]
+    band = prob[row.band_top_px : row.band_bottom_px, int(trace.x_px[0]) : int(trace.x_px[-1]) + 1]
+    return trace_polyline(blank_columns(trace, blanks), band, row.band_top_px, config.vectorize)
+
+
+def read_segments(
+    polylines,
+    layout: Layout,
+    calib: Calibration,
+    fs_hz: float,
+    num_samples: int,
+    duration_s: float,
+    lead_names: list[str],
+    config: DigitizeConfig,
+):
+    """Fill the signal from each printed segment; longer segments first (a rhythm strip wins)."""
+    signal = np.full((num_samples, len(lead_names)), np.nan)
+    index = _lead_index(lead_names)
+    geometry = []
+    max_gap_px = config.vectorize.max_fill_gap_mm * calib.px_per_mm_x
+    for seg in sorted(layout.segments(duration_s), key=lambda s: -s.duration_s):
+        j = index.get(seg.lead.casefold())
+        if j is None or seg.row >= len(polylines):
+            continue
+        start, end = segment_samples(seg, fs_hz, num_samples)
+        samples = np.arange(start, end)
+        x_query = calib.x_of_time(samples / fs_hz)
+        x_poly, y_poly = polylines[seg.row]
+        inside = (x_poly >= x_query[0] - 1.0) & (x_poly <= x_query[-1] + 1.0) if samples.size else x_poly < 0
+        y = sample_polyline(x_poly[inside], y_poly[inside], x_query, max_gap_px)
+        values = np.clip(calib.mv_of_y(y, seg.row), -MAX_ABS_MV, MAX_ABS_MV)
+        empty = np.isnan(signal[start:end, j])
+        signal[start:end, j] = np.where(empty, values, signal[start:end, j])
+        ok = np.isfinite(y)
+        geometry.append(
+            LeadGeometry(seg.lead, seg.row, seg.column, start, end, np.column_stack([x_query[ok], y[ok]]))
+        )
+    return signal, geometry
+
+
+def _to_input_coords(geometry: list[LeadGeometry], angle_deg: float, shape: tuple[int, int]) -> None:
+    """Rotate polylines from the deskewed image back into the input image (in place)."""
+    if not math.isfinite(angle_deg) or angle_deg == 0.0:
+        return
+    height, width = shape
+    matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), angle_deg, 1.0)
+    for g in geometry:
+        if g.polyline_xy_px.size:
+            g.polyline_xy_px = g.polyline_xy_px @ matrix[:, :2].T + matrix[:, 2]
+
+
+def digitize_image(
+    image_rgb: np.ndarray,
+    fs_hz: float,
+    num_samples: int,
+    lead_names: list[str],
+    config: DigitizeConfig | None = None,
+    trace_model=None,
+) -> DigitizationResult:
+    """Digitize one ECG image into (num_samples, len(lead_names)) mV; NaN where a lead is not read.
+
+    `trace_model` (see `ecgvision.digitize.trace.TraceModel`) replaces the colour rule for trace
+    evidence. Lead names match case-insensitively (AVR == aVR).
+    """
+    if fs_hz <= 0 or num_samples <= 0:
+        raise ValueError(f"fs_hz and num_samples must be positive, got {fs_hz}, {num_samples}")
+    started = time.perf_counter()
+    config = config or DigitizeConfig()
+    if image_rgb.ndim != 3 or image_rgb.shape[2] != 3 or image_rgb.dtype != np.uint8:
+        return failed_result(
+            num_samples, lead_names, f"image must be (H, W, 3) uint8, got {image_rgb.shape}", started
+        )
+    try:
+        return _digitize(image_rgb, fs_hz, num_samples, list(lead_names), config, trace_model, started)
+    except (ValueError, IndexError, cv2.error, FloatingPointError) as error:
+        # a corner case of an unusual page must cost this image, never the batch
+        return failed_result(
+            num_samples, lead_names, f"digitizer error: {type(error).__name__}: {error}", started
+        )
+
+
+def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, started) -> DigitizationResult:
+    skew = deskew(image_rgb, config.deskew)
+    image = skew.image_rgb
+    grid = find_grid(image, colour_trace_probability(image, config.trace), config.grid)
+    prob = trace_probability(image, grid.px_per_mm_x, config.trace, trace_model)
+    rows = find_rows(prob, grid.px_per_mm_y, config.layout)
+    if not rows:
+        reasons = "; ".join(r for r in (skew.reason, grid.reason) if r)
+        return failed_result(
+            num_samples, lead_names, f"no trace rows found ({reasons or 'no other notes'})", started
+        )
+    pulses = [find_pulse(prob, row, grid.px_per_mm_x, config.layout) for row in rows]
+    calib = calibrate(grid, rows, pulses, config.calibration)
+    if not math.isfinite(calib.x0_px):
+        return failed_result(num_samples, lead_names, "no time origin (no pulse, no ink)", started)
+    duration_s = plotted_duration_s(rows, calib, num_samples / fs_hz)
+    layout, separators = detect_layout(prob, rows, calib, duration_s, config)
+    if layout is None:
+        return failed_result(num_samples, lead_names, f"{len(rows)} rows fit no known layout", started)
+    polylines = [read_row(prob, row, calib, duration_s, separators[row.index], config) for row in rows]
+    signal, geometry = read_segments(
+        polylines, layout, calib, fs_hz, num_samples, duration_s, lead_names, config
+    )
+    signal, report = check_consistency(signal, lead_names, config.consistency)
+    _to_input_coords(geometry, skew.angle_deg, image_rgb.shape[:2])
+    read = [name for j, name in enumerate(lead_names) if np.isfinite(signal[:, j]).any()]
+    printed = {s.lead.casefold() for s in layout.segments(duration_s)}
+    failures = {
+        name: (
+            "not printed in layout " + layout.name if name.casefold() not in printed else "trace not found"
+        )
+        for name in lead_names
+        if name not in read
+    }
+    notes = [n for n in (skew.reason, grid.reason, *calib.notes) if n]
+    return DigitizationResult(
+        signal,
+        lead_names,
+        read,
+        failures,
+        geometry,
+        skew.angle_deg,
+        calib,
+        layout.name,
+        report,
+        time.perf_counter() - started,
+        notes,
+    )
+
+
+def draw_overlay(image_rgb: np.ndarray, result: DigitizationResult) -> np.ndarray:
+    """A copy of the image with each read segment's polyline drawn on it (one colour per lead)."""
+    overlay = np.ascontiguousarray(image_rgb.copy())
+    palette = [(0, 114, 178), (230, 159, 0), (0, 158, 115), (204, 121, 167), (213, 94, 0), (86, 180, 233)]
+    for k, g in enumerate(result.geometry):
+        if len(g.polyline_xy_px) < 2:
+            continue
+        points = np.round(g.polyline_xy_px).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(overlay, [points], False, palette[k % len(palette)], 1, cv2.LINE_AA)
+        x, y = points[0, 0]
+        cv2.putText(overlay, g.lead, (int(x), int(y) - 12), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 255), 1)
+    return overlay

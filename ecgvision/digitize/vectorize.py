@@ -1,0 +1,289 @@
+"""Vectorize: trace probability map -> one sub-pixel polyline per row -> samples per lead.
+
+Per pixel column the ink of the band splits into vertical runs; a Viterbi pass picks one run per
+column so that consecutive runs touch (a drawn trace is continuous), which keeps a row on its own
+trace where a neighbouring row's large deflection reaches into the band. Each chosen run gives a
+sub-pixel top and bottom edge (anti-aliased coverage); half a line width inside them lie the extreme
+values the signal takes in that column, ordered by the trace's local direction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ecgvision.digitize.layout import Row
+
+
+@dataclass(frozen=True)
+class VectorizeConfig:
+    ink_threshold: float = 0.5
+    merge_gap_px: float = 1.5  # runs of one column closer than this are one stroke (a grid line cut it)
+    baseline_prior_px: float = 0.02  # cost per px of distance from the row baseline (breaks ties only)
+    gap_cost: float = 1.0  # cost per px of vertical gap between runs of consecutive columns
+    thin_run_mm: float = 0.25  # runs thinner than this (specks where a grid line meets the trace rim) ...
+    thin_run_cost: float = 2.0  # ... cost this much per px of missing height
+    steep_ratio: float = 3.0  # a column whose ink is this many line widths tall is steep
+    steep_run_max_ratio: float = 1.2  # a steep stroke crosses a pixel row in at most this many line widths
+    detour_jump_mm: float = 2.0  # the path leaving its trace by more than this ...
+    detour_max_mm: float = 1.0  # ... and coming back within this is a detour over a gap in the ink
+    max_fill_gap_mm: float = 3.0  # interior gaps up to this wide are interpolated, longer ones stay NaN
+
+
+@dataclass(frozen=True)
+class RowTrace:
+    """The chosen ink run per pixel column of one row (NaN where the column has no ink)."""
+
+    x_px: np.ndarray  # (n,) column x
+    top_px: np.ndarray  # (n,) sub-pixel top edge of the ink
+    bottom_px: np.ndarray  # (n,) sub-pixel bottom edge
+    line_width_px: float  # median run height: the stroke width on flat stretches
+
+    @property
+    def centre_px(self) -> np.ndarray:
+        return 0.5 * (self.top_px + self.bottom_px)
+
+
+def column_runs(
+    prob: np.ndarray, threshold: float, merge_gap_px: float = 0.0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per column of `prob` (h, w): (tops, bottoms) of its ink runs as sub-pixel edges.
+
+    An edge is placed inside the boundary pixel by its coverage: top = first - 0.5 - p(first - 1).
+    """
+    ink = prob > threshold
+    padded = np.zeros((ink.shape[0] + 2, ink.shape[1]), dtype=np.int8)
+    padded[1:-1] = ink
+    change = np.diff(padded, axis=0)  # +1 at a run's first row, -1 one past its last
+    start_x, start_y = np.nonzero(change.T == 1)
+    end_x, end_y = np.nonzero(change.T == -1)
+    end_y = end_y - 1
+    rim = np.pad(prob, ((1, 1), (0, 0)))  # rim[y + 1] = prob[y], zero outside
+    tops = start_y - 0.5 - np.minimum(rim[start_y, start_x], threshold)
+    bottoms = end_y + 0.5 + np.minimum(rim[end_y + 2, end_x], threshold)
+    if merge_gap_px > 0 and start_x.size:
+        new = np.ones(start_x.size, dtype=bool)
+        new[1:] = (start_x[1:] != start_x[:-1]) | (tops[1:] - bottoms[:-1] > merge_gap_px)
+        last = np.append(np.flatnonzero(new)[1:] - 1, start_x.size - 1)
+        start_x, tops, bottoms = start_x[new], tops[new], bottoms[last]
+    split = np.searchsorted(start_x, np.arange(1, prob.shape[1]))
+    return list(zip(np.split(tops, split), np.split(bottoms, split), strict=True))
+
+
+def viterbi_runs(
+    runs: list[tuple[np.ndarray, np.ndarray]], baseline: float, thin_px: float, config: VectorizeConfig
+) -> list[int]:
+    """Index of the chosen run per column (-1 for columns without ink) minimising gaps + baseline prior."""
+    choice = [-1] * len(runs)
+    back: list[np.ndarray | None] = [None] * len(runs)
+    cost = prev_top = prev_bottom = None
+    prev_col = -1
+    for j, (tops, bottoms) in enumerate(runs):
+        if tops.size == 0:
+            continue
+        prior = config.baseline_prior_px * np.abs(0.5 * (tops + bottoms) - baseline)
+        prior += config.thin_run_cost * np.maximum(0.0, thin_px - (bottoms - tops))
+        if cost is None:
+            cost = prior
+        else:
+            gap = np.maximum(
+                0.0, np.maximum(tops[None, :] - prev_bottom[:, None], prev_top[:, None] - bottoms[None, :])
+            )
+            total = cost[:, None] + config.gap_cost * gap
+            back[j] = np.argmin(total, axis=0)
+            cost = total[back[j], np.arange(tops.size)] + prior
+            back[j] = np.column_stack([back[j], np.full(tops.size, prev_col)])
+        prev_top, prev_bottom, prev_col = tops, bottoms, j
+    if cost is None:
+        return choice
+    index, col = int(np.argmin(cost)), prev_col
+    while col >= 0:
+        choice[col] = index
+        if back[col] is None:
+            break
+        index, col = int(back[col][index, 0]), int(back[col][index, 1])
+    return choice
+
+
+def track_row(
+    prob: np.ndarray,
+    row: Row,
+    x_start: int,
+    x_stop: int,
+    baseline_y_px: float,
+    px_per_mm: float,
+    config: VectorizeConfig | None = None,
+) -> RowTrace:
+    """The row's trace between columns [x_start, x_stop) inside its band."""
+    config = config or VectorizeConfig()
+    x_start, x_stop = max(0, x_start), min(prob.shape[1], x_stop)
+    band = prob[row.band_top_px : row.band_bottom_px, x_start:x_stop]
+    runs = column_runs(band, config.ink_threshold, config.merge_gap_px)
+    heights = np.concatenate([b - t for t, b in runs]) if runs else np.empty(0)
+    # a thin-drawn trace (1 px) must not pay the speck penalty: cap it at 3/4 of the typical run
+    thin_px = min(config.thin_run_mm * px_per_mm, 0.75 * float(np.median(heights))) if heights.size else 0.0
+    choice = viterbi_runs(runs, baseline_y_px - row.band_top_px, thin_px, config)
+    top = np.full(len(runs), np.nan)
+    bottom = np.full(len(runs), np.nan)
+    for j, k in enumerate(choice):
+        if k >= 0:
+            top[j], bottom[j] = runs[j][0][k], runs[j][1][k]
+    drop_detours(top, bottom, config.detour_jump_mm * px_per_mm, int(config.detour_max_mm * px_per_mm))
+    heights = bottom - top
+    line_width = float(np.nanpercentile(heights, 25)) if np.isfinite(heights).any() else math.nan
+    offset = row.band_top_px
+    return RowTrace(np.arange(x_start, x_stop, dtype=np.float64), top + offset, bottom + offset, line_width)
+
+
+def drop_detours(top: np.ndarray, bottom: np.ndarray, jump_px: float, max_columns: int) -> None:
+    """NaN (in place) the short excursions where the path had to visit another trace.
+
+    The Viterbi pass must choose a run in every inked column; where the row's own thin trace has a
+    gap, it visits a neighbouring row's trace for a column or two and comes back.
+    """
+    valid = np.flatnonzero(np.isfinite(top))
+    if valid.size < 3:
+        return
+    gap = np.maximum(top[valid[1:]] - bottom[valid[:-1]], top[valid[:-1]] - bottom[valid[1:]])
+    jumps = np.flatnonzero(gap > jump_px)
+    for leave, back in zip(jumps[:-1], jumps[1:], strict=True):
+        if valid[back] - valid[leave + 1] < max_columns:
+            top[valid[leave + 1] : valid[back] + 1] = np.nan
+            bottom[valid[leave + 1] : valid[back] + 1] = np.nan
+
+
+def blank_columns(trace: RowTrace, x_ranges: list[tuple[float, float]]) -> RowTrace:
+    """A copy with the columns inside any [lo, hi] x range set to NaN (separator bars, pulse edges)."""
+    top, bottom = trace.top_px.copy(), trace.bottom_px.copy()
+    for lo, hi in x_ranges:
+        inside = (trace.x_px >= lo) & (trace.x_px <= hi)
+        top[inside] = bottom[inside] = np.nan
+    return RowTrace(trace.x_px, top, bottom, trace.line_width_px)
+
+
+def column_extremes(trace: RowTrace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(upper, lower, centre) y per column: the span of signal values the column's ink holds."""
+    half = 0.5 * trace.line_width_px
+    upper = trace.top_px + half
+    lower = trace.bottom_px - half
+    collapsed = upper > lower
+    upper[collapsed] = lower[collapsed] = trace.centre_px[collapsed]
+    return upper, lower, 0.5 * (upper + lower)
+
+
+def classify_columns(trace: RowTrace, steep_ratio: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(peak, trough, steep) bool per column.
+
+    A peak (trough) column holds a local top (bottom) of the ink, plateaus included; a steep column
+    is a tall monotone one, whose signal is read row by row instead (`steep_stroke_points`).
+    """
+    upper, lower, _ = column_extremes(trace)
+    tall = (lower - upper) > steep_ratio * trace.line_width_px
+    peak = tall & (upper <= _neighbour(upper, -1)) & (upper <= _neighbour(upper, +1))
+    trough = tall & (lower >= _neighbour(lower, -1)) & (lower >= _neighbour(lower, +1))
+    steep = tall & ~peak & ~trough
+    return peak, trough, steep
+
+
+def steep_stroke_points(
+    prob_band: np.ndarray, band_top_px: int, trace: RowTrace, steep: np.ndarray, config: VectorizeConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) centre-line points of steep strokes: one per image row, from the row's short ink run.
+
+    In a steep stroke each pixel row crosses the line once, so the horizontal centre of that
+    crossing (sub-pixel, from coverage) is where the signal takes that y: far more precise than a
+    column's vertical extent. Runs longer than `steep_run_max_ratio` line widths (where strokes merge
+    near an apex, or a stroke joins a flat stretch) are skipped.
+    """
+    if not steep.any():
+        return np.empty(0), np.empty(0)
+    ys = np.arange(prob_band.shape[0])[:, None]
+    top = np.nan_to_num(trace.top_px - band_top_px, nan=np.inf)
+    bottom = np.nan_to_num(trace.bottom_px - band_top_px, nan=-np.inf)
+    mask = (ys >= np.ceil(top)) & (ys <= np.floor(bottom)) & steep[None, :]
+    mask[:, 1:] |= mask[:, :-1]  # keep one anti-aliased column either side for sub-pixel edges
+    mask[:, :-1] |= mask[:, 1:]
+    rows = column_runs(np.where(mask, prob_band, 0.0).T, config.ink_threshold)
+    x_points, y_points = [], []
+    max_len = config.steep_run_max_ratio * trace.line_width_px
+    for y, (lefts, rights) in enumerate(rows):
+        inside = (
+            steep[np.clip(np.round(lefts + 0.5).astype(int), 0, steep.size - 1)]
+            & steep[np.clip(np.round(rights - 0.5).astype(int), 0, steep.size - 1)]
+        )  # both ends in steep columns: not the edge of a flat stroke seen through the rim column
+        short = ((rights - lefts) <= max_len) & inside
+        x_points.append(0.5 * (lefts + rights)[short])
+        y_points.append(np.full(int(short.sum()), float(y)))
+    x = np.concatenate(x_points) + trace.x_px[0]
+    return x, np.concatenate(y_points) + band_top_px
+
+
+def trace_polyline(
+    trace: RowTrace,
+    prob_band: np.ndarray | None = None,
+    band_top_px: int = 0,
+    config: VectorizeConfig | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) sub-pixel polyline of the trace's centre line, sorted by x; inkless columns are skipped.
+
+    Flat and gently sloped columns give their centre; a peak (trough) column gives its top (bottom)
+    signal value (the ink extreme moved in by half a line width); steep columns give one point per
+    pixel row (`steep_stroke_points`) when `prob_band` is given, else their centre.
+    """
+    config = config or VectorizeConfig()
+    upper, lower, centre = column_extremes(trace)
+    peak, trough, steep = classify_columns(trace, config.steep_ratio)
+    if prob_band is None:
+        steep = np.zeros_like(steep)
+    valid = np.isfinite(centre) & ~steep
+    value = np.where(peak, upper, np.where(trough, lower, centre))
+    x_steep, y_steep = (
+        steep_stroke_points(prob_band, band_top_px, trace, steep, config)
+        if steep.any()
+        else (np.empty(0),) * 2
+    )
+    x_all = np.concatenate([trace.x_px[valid], x_steep])
+    y_all = np.concatenate([value[valid], y_steep])
+    order = np.argsort(x_all, kind="stable")
+    return x_all[order], y_all[order]
+
+
+def _neighbour(values: np.ndarray, step: int) -> np.ndarray:
+    """values shifted by one column; the edge repeats its own value (no direction at the ends)."""
+    shifted = np.roll(values, -step)
+    shifted[-1 if step > 0 else 0] = values[-1 if step > 0 else 0]
+    return np.where(np.isfinite(shifted), shifted, values)
+
+
+def sample_polyline(
+    x_poly: np.ndarray, y_poly: np.ndarray, x_query: np.ndarray, max_gap_px: float
+) -> np.ndarray:
+    """y at each x_query by linear interpolation; NaN outside the polyline or across long gaps.
+
+    Queries a little beyond either end (up to max_gap_px) take the end value: the first samples of a
+    segment hide under a separator bar or the pulse edge.
+    """
+    if x_poly.size < 2:
+        return np.full(x_query.shape, np.nan)
+    y = np.interp(x_query, x_poly, y_poly)
+    position = np.searchsorted(x_poly, x_query)
+    left = x_poly[np.clip(position - 1, 0, x_poly.size - 1)]
+    right = x_poly[np.clip(position, 0, x_poly.size - 1)]
+    inside_gap = (position > 0) & (position < x_poly.size) & (right - left > max_gap_px)
+    outside = (x_query < x_poly[0] - max_gap_px) | (x_query > x_poly[-1] + max_gap_px)
+    y[inside_gap | outside] = np.nan
+    return y
+
+
+def row_baseline_mode(trace: RowTrace, bin_px: float = 0.5) -> float:
+    """Most common centre y of the row: the isoelectric line when no calibration pulse is seen."""
+    centre = trace.centre_px[np.isfinite(trace.centre_px)]
+    if centre.size == 0:
+        return math.nan
+    bins = np.arange(centre.min(), centre.max() + 2 * bin_px, bin_px)
+    counts, edges = np.histogram(centre, bins)
+    smoothed = np.convolve(counts, np.ones(5) / 5, mode="same")
+    best = int(np.argmax(smoothed))
+    return float(0.5 * (edges[best] + edges[best + 1]))

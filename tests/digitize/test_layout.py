@@ -1,0 +1,40 @@
+import numpy as np
+
+from ecgvision.digitize.layout import find_pulse, find_rows
+from ecgvision.digitize.trace import trace_probability
+
+PX_PER_MM = 200 / 25.4
+
+
+def test_rows_and_pulses_of_the_3x4_page(examples):
+    ex = examples[0]
+    prob = trace_probability(ex.image, PX_PER_MM)
+    rows = find_rows(prob, PX_PER_MM)
+    assert len(rows) == 4
+    # baselines of the four rows (json sidecar: 708.3, 991.7, 1275.0, 1534.7 with a +0.5 px convention)
+    for row, truth in zip(rows, (708.3, 991.7, 1275.0, 1534.7), strict=True):
+        assert abs(row.baseline_y_px - truth) < 6  # projection peak; the pulse refines it (test_pipeline)
+    for row in rows:
+        pulse = find_pulse(prob, row, PX_PER_MM)
+        assert pulse is not None
+        assert abs(pulse.fall_x_px - 118.1) < 1.0  # the first sample's x
+        assert abs(pulse.height_px - 10 * PX_PER_MM) < 4  # 1 mV at 10 mm/mV (foot: +-half a line)
+        assert abs(pulse.width_px - 5 * PX_PER_MM) < 2  # 0.2 s at 25 mm/s
+
+
+def test_lead_labels_are_removed_from_trace_evidence(examples):
+    ex = examples[0]
+    prob = trace_probability(ex.image, PX_PER_MM)
+    trace = np.concatenate([np.asarray(lead["plotted_pixels"]) for lead in ex.meta["leads"]])
+    checked = 0
+    for lead in ex.meta["leads"]:
+        ys = [p[0] for p in lead["text_bounding_box"].values()]
+        xs = [p[1] for p in lead["text_bounding_box"].values()]
+        crossed = (trace[:, 0] > min(ys) - 3) & (trace[:, 0] < max(ys) + 3)
+        crossed &= (trace[:, 1] > min(xs) - 3) & (trace[:, 1] < max(xs) + 3)
+        if crossed.any():
+            continue  # the trace passes through this label: nothing to check
+        patch = prob[int(min(ys)) : int(max(ys)) + 2, int(min(xs)) : int(max(xs)) + 2]
+        assert (patch > 0.5).sum() == 0, lead["lead_name"]
+        checked += 1
+    assert checked >= 8
