@@ -11,8 +11,8 @@ import logging
 import os
 import sys
 
-from ecgvision.io.headers import load_header, save_header
-from ecgvision.io.records import find_records, save_labels, save_signals
+from ecgvision.batch.outputs import save_outputs
+from ecgvision.io.records import find_records
 from team_code import load_models, run_models
 
 log = logging.getLogger("run_model")
@@ -26,15 +26,6 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("-f", "--allow_failures", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
-
-
-def save_outputs(data_record: str, output_record: str, signals, labels) -> None:
-    data_header = load_header(data_record)
-    save_header(output_record, data_header)
-    if signals is not None:
-        save_signals(output_record, signals, data_header)
-    if labels is not None:
-        save_labels(output_record, labels)
 
 
 def run(args: argparse.Namespace) -> None:

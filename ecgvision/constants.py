@@ -4,7 +4,17 @@ LEADS: tuple[str, ...] = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3
 
 # The 11 Challenge 2024 classes, exact strings, in the contract's order.
 CLASSES: tuple[str, ...] = (
-    "NORM", "Acute MI", "Old MI", "STTC", "CD", "HYP", "PAC", "PVC", "AFIB/AFL", "TACHY", "BRADY",
+    "NORM",
+    "Acute MI",
+    "Old MI",
+    "STTC",
+    "CD",
+    "HYP",
+    "PAC",
+    "PVC",
+    "AFIB/AFL",
+    "TACHY",
+    "BRADY",
 )
 
 MM_PER_S = 25.0  # standard paper speed
@@ -18,3 +28,6 @@ WFDB_NAN_DIGITAL = -32768
 MAX_ABS_MV = 32.767
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg")
+
+# Records are 10 s; a header claiming far more is refused before any allocation.
+MAX_RECORD_DURATION_S = 120.0

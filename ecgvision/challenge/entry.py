@@ -1,8 +1,9 @@
 """The Challenge's three entry points, built from the package's stages.
 
-train_models -> folder of weights/configs; load_models -> ready objects (once); run_models -> per record.
-Until the learned stages land, the digitizer is the NaN baseline (scores 0 dB) and the classifier is
-the label-prevalence baseline; both are named as such in the model folder's manifest.
+Model folder layout (all safetensors + JSON; `manifest.json` names what is inside):
+  signal_classifier/   SignalNet weights + config.json (with per-class thresholds)
+  trace_model/         learned trace-probability network (optional; classical trace evidence without it)
+  prevalence_baseline.json   fallback classifier when no signal classifier could be trained
 """
 
 from __future__ import annotations
@@ -10,83 +11,100 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from ecgvision.challenge.digitizer import RecordDigitizer
+from ecgvision.challenge.training import ChallengeTrainConfig, load_train_config, train_from_folder
 from ecgvision.classify.baseline import PrevalenceBaseline
+from ecgvision.classify.signal_classifier import SignalClassifier
+from ecgvision.constants import MAX_RECORD_DURATION_S
 from ecgvision.io.atomic import atomic_write_text
 from ecgvision.io.headers import load_header, parse_header
 from ecgvision.io.images import ImageReadError, load_images
-from ecgvision.io.records import find_records, load_labels
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
+SIGNAL_CLASSIFIER_DIR = "signal_classifier"
+TRACE_MODEL_DIR = "trace_model"
 
 
 @dataclass
-class NanDigitizer:
-    """Baseline digitizer: every sample NaN (the Challenge scores an all-NaN lead 0 dB)."""
+class Classifier:
+    """Signal classifier when trained, else the named prevalence baseline."""
 
-    kind: str = "nan-baseline"
+    signal_classifier: SignalClassifier | None = None
+    baseline: PrevalenceBaseline | None = None
+    kind: str = field(init=False, default="")
 
-    def digitize(
-        self, images: list[np.ndarray], fs_hz: float, num_samples: int, lead_names: list[str]
-    ) -> np.ndarray:
-        return np.full((num_samples, len(lead_names)), np.nan)
+    def __post_init__(self) -> None:
+        self.kind = "signal-classifier" if self.signal_classifier else "prevalence-baseline"
+
+    def labels(self, signal_mv: np.ndarray | None, fs_hz: float, lead_names: list[str]) -> list[str]:
+        if self.signal_classifier is None:
+            return self.baseline.predict() if self.baseline else []
+        if signal_mv is None:
+            return []
+        return self.signal_classifier.labels(
+            self.signal_classifier.probabilities(signal_mv, fs_hz, lead_names)
+        )
 
 
 def train_models(data_folder: str, model_folder: str, verbose: bool = False) -> None:
-    """Fit everything from a Challenge training folder into `model_folder`."""
-    records = find_records(data_folder)
-    if not records:
-        raise FileNotFoundError(f"no records (.hea files) found in {data_folder}")
-    label_lists = [
-        load_labels(os.path.join(data_folder, r)) for r in tqdm(records, disable=not verbose, desc="labels")
-    ]
-    Path(model_folder).mkdir(parents=True, exist_ok=True)
-    classifier = PrevalenceBaseline.fit(label_lists)
-    classifier.save(model_folder)
-    manifest = {
-        "digitizer": NanDigitizer().kind,
-        "classifier": "prevalence-baseline",
-        "trained_on": {"records": len(records), "labelled": classifier.num_records},
-    }
+    """Fit everything from a Challenge training folder into `model_folder`.
+
+    Settings: configs/challenge.yaml semantics via `ECGVISION_TRAIN_CONFIG` (a YAML path), else defaults.
+    """
+    config: ChallengeTrainConfig = load_train_config(os.environ.get("ECGVISION_TRAIN_CONFIG"))
+    manifest = train_from_folder(data_folder, model_folder, config, verbose)
     atomic_write_text(Path(model_folder) / MANIFEST, json.dumps(manifest, indent=2))
-    if verbose:
-        print(f"Trained on {len(records)} records ({classifier.num_records} labelled).")
+
+
+def load_trace_model_if_present(folder: Path):
+    if not (folder / TRACE_MODEL_DIR).is_dir():
+        return None
+    from ecgvision.models.trace_model import load_trace_model
+
+    return load_trace_model(folder / TRACE_MODEL_DIR)
 
 
 def load_models(model_folder: str, verbose: bool = False):
-    """(digitization_model, classification_model) ready to run."""
-    manifest_path = Path(model_folder) / MANIFEST
-    if not manifest_path.is_file():
+    """(digitization_model, classification_model) ready to run; loaded once."""
+    folder = Path(model_folder)
+    if not (folder / MANIFEST).is_file():
         raise FileNotFoundError(f"no {MANIFEST} in model folder {model_folder}: train first")
-    manifest = json.loads(manifest_path.read_text())
-    digitizer = NanDigitizer()
-    classifier = PrevalenceBaseline.load(model_folder) if manifest.get("classifier") else None
+    digitizer = RecordDigitizer(trace_model=load_trace_model_if_present(folder))
+    if (folder / SIGNAL_CLASSIFIER_DIR).is_dir():
+        classifier = Classifier(signal_classifier=SignalClassifier.load(folder / SIGNAL_CLASSIFIER_DIR))
+    else:
+        classifier = Classifier(baseline=PrevalenceBaseline.load(folder))
     if verbose:
-        print(f"Loaded digitizer={digitizer.kind}, classifier={manifest.get('classifier')}")
+        print(f"Loaded digitizer={digitizer.kind}, classifier={classifier.kind}")
     return digitizer, classifier
 
 
 def run_models(record: str, digitization_model, classification_model, verbose: bool = False):
     """(signals (num_samples, num_signals) mV with NaN, labels list) for one record."""
     info = parse_header(load_header(record))
+    if info.duration_s > MAX_RECORD_DURATION_S:  # a header claiming hours would exhaust memory
+        raise ValueError(f"record of {info.duration_s:.0f} s is over {MAX_RECORD_DURATION_S:.0f} s")
     try:
         images = load_images(record)
     except ImageReadError as error:
         log.warning("%s: %s; signals left NaN, no labels", record, error)
         images = []
-    signals = None
-    if digitization_model is not None:
-        if images:
-            signals = digitization_model.digitize(images, info.fs_hz, info.num_samples, info.signal_names)
-        else:
-            signals = np.full((info.num_samples, info.num_signals), np.nan)
+    if not images:
+        log.warning("%s: no image (none listed or none readable); signals NaN, no labels", record)
+        empty = np.full((info.num_samples, info.num_signals), np.nan)
+        return (empty if digitization_model is not None else None), ([] if classification_model else None)
+    signals = (
+        digitization_model.digitize(images, info.fs_hz, info.num_samples, info.signal_names)
+        if digitization_model is not None
+        else None
+    )
     labels = None
     if classification_model is not None:
-        labels = classification_model.predict() if images else []
+        labels = classification_model.labels(signals, info.fs_hz, info.signal_names)
     return signals, labels

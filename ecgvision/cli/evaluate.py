@@ -33,6 +33,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="write per_record_lead_snr.csv, per_class_f.csv and per_variant_snr.csv into DIR",
     )
     parser.add_argument(
+        "--report",
+        metavar="DIR",
+        help="write PNG plots (SNR per lead and variant, F per class, the 5 worst records) and index.html into DIR",
+    )
+    parser.add_argument(
         "-j", "--workers", type=int, default=1, help="score records in this many processes (default 1)"
     )
     parser.set_defaults(func=run)
@@ -47,4 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if args.tables:
         for path in write_tables(result, args.tables):
             print(f"wrote {path}")
+    if args.report:
+        from ecgvision.evaluation.report import write_report  # matplotlib: imported only when asked
+
+        paths = write_report(result, args.reference, args.output, args.report)
+        print(f"wrote {len(paths)} report files, open {paths[-1]}")
     return 0

@@ -22,6 +22,7 @@ PULSE_DURATION_S = 0.2
 PULSE_AMPLITUDE_MV = 1.0
 ALLOWED_SPEEDS_MM_PER_S = (25.0, 50.0)
 ALLOWED_GAINS_MM_PER_MV = (5.0, 10.0, 20.0)
+ECGKIT_ORIGIN_OFFSET_MM = -0.05  # origin_offset_mm that fits the ecg-image-kit (Challenge) examples
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,12 @@ class CalibrationConfig:
     read_speed_from_pulse: bool = True
     read_gain_from_pulse: bool = True
     snap_tolerance: float = 0.25  # a pulse within 25 % of an allowed speed/gain snaps to it
-    # The first sample sits this far right of the pulse's falling-edge centre. Measured on both
-    # Challenge 2024 examples (ecg-image-kit): the edge's centre is 0.4 px (0.05 mm) right of sample 0.
-    origin_offset_mm: float = -0.05
+    # The first sample sits this far right of the pulse's falling-edge centre. 0 is the printing
+    # convention (the pulse ends where the trace starts) and what ecgvision.render draws. The
+    # Challenge 2024 examples (ecg-image-kit, which pixel-snaps the pulse but not the trace) draw
+    # sample 0 0.4 px (-0.05 mm at 200 dpi) left of the edge; at 250-500 Hz the scorer's alignment
+    # absorbs that, at 100 Hz it does not (see ECGKIT_ORIGIN_OFFSET_MM).
+    origin_offset_mm: float = 0.0
 
 
 @dataclass

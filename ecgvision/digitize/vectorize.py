@@ -152,6 +152,12 @@ def drop_detours(top: np.ndarray, bottom: np.ndarray, jump_px: float, max_column
         if valid[back] - valid[leave + 1] < max_columns:
             top[valid[leave + 1] : valid[back] + 1] = np.nan
             bottom[valid[leave + 1] : valid[back] + 1] = np.nan
+    # at the row's ends the path cannot come back: a short last (first) stretch after a jump is
+    # another row's trace reaching into the band where this row's thin trace fades out
+    if jumps.size and valid[-1] - valid[jumps[-1] + 1] < max_columns:
+        top[valid[jumps[-1] + 1] :] = bottom[valid[jumps[-1] + 1] :] = np.nan
+    if jumps.size and valid[jumps[0]] - valid[0] < max_columns:
+        top[: valid[jumps[0]] + 1] = bottom[: valid[jumps[0]] + 1] = np.nan
 
 
 def blank_columns(trace: RowTrace, x_ranges: list[tuple[float, float]]) -> RowTrace:

@@ -77,7 +77,15 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                 return _to_rgb(image)
     except ImageReadError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as error:
+    # Pillow reports some broken files (e.g. a bad chunk between PNG IDATs) as SyntaxError / EOFError.
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        Image.DecompressionBombError,
+    ) as error:
         raise ImageReadError(f"cannot decode image {path.name}: {error}") from error
 
 

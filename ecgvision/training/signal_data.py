@@ -71,7 +71,7 @@ class SignalDataset(Dataset):
         seed: int = 0,
     ):
         self.signals, self.targets, self.fs_hz = signals, targets, fs_hz
-        self.augment, self.seed, self.epoch = augment, seed, 0
+        self.augment, self.seed = augment, seed
 
     def __len__(self) -> int:
         return len(self.signals)
@@ -79,7 +79,8 @@ class SignalDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         signal = self.signals[i].astype(np.float64)
         if self.augment is not None:
-            rng = np.random.default_rng((self.seed, self.epoch, i))
+            # torch's RNG is seeded per worker and advances per draw: a new, reproducible draw each epoch
+            rng = np.random.default_rng((self.seed, i, int(torch.randint(0, 2**31 - 1, ()))))
             signal = digitization_noise(signal, rng, self.augment)
             signal[~paper_mask(rng, self.augment, self.fs_hz, signal.shape[0])] = np.nan
         else:  # validation: the default layout, no noise
