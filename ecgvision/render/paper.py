@@ -56,17 +56,17 @@ def grid_page(
     paper_rgb: tuple[int, int, int] = PAPER_WHITE_RGB,
 ) -> np.ndarray:
     """(H, W, 3) uint8 paper with minor then major grid lines; read-only (copy before drawing)."""
-    image = np.empty((page.height_px, page.width_px, 3), dtype=np.float32)
-    image[:] = paper_rgb
-    for pitch_mm, width, colour in (
-        (MINOR_GRID_MM, minor_width_px, minor_rgb),
-        (MAJOR_GRID_MM, major_width_px, major_rgb),
-    ):
+    alphas = []  # (H, W) opacity of the minor, then the major lines (separable: max of the two axes)
+    for pitch_mm, width in ((MINOR_GRID_MM, minor_width_px), (MAJOR_GRID_MM, major_width_px)):
         cx = _grid_axis(page.width_px, page.px_per_mm, pitch_mm, width, from_end=False)
         cy = _grid_axis(page.height_px, page.px_per_mm, pitch_mm, width, from_end=True)
-        alpha = np.maximum(cx[None, :], cy[:, None])[..., None]
-        image += alpha * (np.asarray(colour, dtype=np.float32) - image)
-    out = np.round(image).astype(np.uint8)
+        alphas.append(np.maximum.outer(cy, cx))
+    out = np.empty((page.height_px, page.width_px, 3), dtype=np.uint8)
+    for c in range(3):  # per channel: a third of the memory traffic of an (H, W, 3) float image
+        value = np.full(alphas[0].shape, float(paper_rgb[c]), dtype=np.float32)
+        value += alphas[0] * (minor_rgb[c] - value)
+        value += alphas[1] * (major_rgb[c] - value)
+        out[..., c] = np.round(value)
     out.setflags(write=False)
     return out
 

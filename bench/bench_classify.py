@@ -1,0 +1,130 @@
+"""Classification on held-out fold-9 renders: image -> digitizer -> signal classifier -> labels, scored
+with the Challenge macro F-measure; plus the same classifier on the exact plotted signal (the
+ceiling a perfect digitizer would give).
+
+Usage:
+    .venv/bin/python bench/bench_classify.py --model model [--records 200] [--variants clean mix]
+        [--workers 2] [--log]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from ecgvision.challenge.entry import load_models
+from ecgvision.constants import LEADS
+from ecgvision.data.archives import cache_dir, ecg_id_of, extract_fold
+from ecgvision.data.prepare_ptbxl import resample_signal
+from ecgvision.data.ptbxl import PtbxlLabeler
+from ecgvision.evaluation.metrics import compute_f_measure
+from ecgvision.io.records import load_signals
+from ecgvision.render.config import RenderConfig, with_variant
+from ecgvision.render.render import render_record
+
+REPO = Path(__file__).resolve().parents[1]
+FS_HZ = 500.0
+_MODELS = None
+
+
+def _init(model_folder: str) -> None:
+    global _MODELS
+    import torch
+
+    torch.set_num_threads(1)
+    _MODELS = load_models(model_folder)
+
+
+def classify_one(job: tuple[str, str, int]) -> tuple[list[str], list[str], float]:
+    """(labels from the image, labels from the exact plotted signal, seconds for the image path)."""
+    record, variant, seed = job
+    digitizer, classifier = _MODELS
+    signal, fs = load_signals(record, list(LEADS))
+    signal = resample_signal(signal, fs, FS_HZ)
+    rng = np.random.default_rng(seed)
+    name, config = with_variant(RenderConfig(), variant, rng)
+    page = render_record(signal, FS_HZ, config, rng, variant=name)
+    started = time.perf_counter()
+    digitized = digitizer.digitize([page.image], FS_HZ, signal.shape[0], list(LEADS))
+    from_image = classifier.labels(digitized, FS_HZ, list(LEADS))
+    seconds = time.perf_counter() - started
+    from_truth = classifier.labels(page.truth.reference_mv, FS_HZ, list(LEADS))
+    return from_image, from_truth, seconds
+
+
+def per_class_table(reference: list[list[str]], predicted: list[list[str]]) -> dict:
+    macro, classes, per_class = compute_f_measure(reference, predicted)
+    return {
+        "macro_f": round(float(macro), 4),
+        "per_class_f": {c: round(float(f), 3) for c, f in zip(classes, per_class, strict=True)},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default=str(REPO / "model"))
+    parser.add_argument("--records", type=int, default=200)
+    parser.add_argument("--variants", nargs="+", default=["clean", "mix"])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--log", action="store_true", help="append the figures to submissions.yaml")
+    args = parser.parse_args(argv)
+
+    records = extract_fold(9, cache_dir() / "ptbxl", limit=args.records)
+    labeler = PtbxlLabeler()
+    reference = [labeler.labels(ecg_id_of(r.name)) for r in records]
+    results, started = {}, time.time()
+    with ProcessPoolExecutor(args.workers, initializer=_init, initargs=(args.model,)) as pool:
+        for variant in args.variants:
+            jobs = [(str(r), variant, 1000 + i) for i, r in enumerate(records)]
+            outcomes = list(pool.map(classify_one, jobs, chunksize=4))
+            results[variant] = {
+                "image_pipeline": per_class_table(reference, [o[0] for o in outcomes]),
+                "exact_plotted_signal": per_class_table(reference, [o[1] for o in outcomes]),
+                "seconds_per_image": round(float(np.mean([o[2] for o in outcomes])), 3),
+            }
+            r = results[variant]
+            print(
+                f"{variant:8s} macro F image pipeline {r['image_pipeline']['macro_f']:.3f} | exact plotted signal "
+                f"{r['exact_plotted_signal']['macro_f']:.3f} | {r['seconds_per_image']:.2f} s/image (digitize+classify)"
+            )
+            print("  per class (image):", r["image_pipeline"]["per_class_f"])
+    if args.log:
+        log_entry(results, args, time.time() - started)
+    return 0
+
+
+def log_entry(results: dict, args: argparse.Namespace, wall_s: float) -> None:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    entry = {
+        "date": datetime.date.today().isoformat(),
+        "commit": commit,
+        "benchmark": "classification on fold-9 renders (bench/bench_classify.py)",
+        "model": str(Path(args.model).resolve().relative_to(REPO))
+        if Path(args.model).resolve().is_relative_to(REPO)
+        else args.model,
+        "data": f"PTB-XL fold 9 (held out), first {args.records} records, 500 Hz, variants {args.variants}",
+        "figures": results,
+        "wall_seconds": round(wall_s, 1),
+        "command": "python bench/bench_classify.py " + " ".join(sys.argv[1:]),
+    }
+    path = REPO / "submissions.yaml"
+    existing = yaml.safe_load(path.read_text()) if path.is_file() else None
+    entries = existing if isinstance(existing, list) else []
+    entries.append(entry)
+    path.write_text(yaml.safe_dump(entries, sort_keys=False, allow_unicode=True))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
