@@ -20,6 +20,7 @@ import resource
 import subprocess
 import sys
 import time
+import zlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,7 +70,9 @@ def load_trace_model_or_none(folder: str | None):
     try:
         from ecgvision.models.trace_model import load_trace_model
     except ImportError as error:
-        print(f"--trace-model ignored: ecgvision.models.trace_model is not available ({error})", file=sys.stderr)
+        print(
+            f"--trace-model ignored: ecgvision.models.trace_model is not available ({error})", file=sys.stderr
+        )
         return None
     return load_trace_model(folder)
 
@@ -110,11 +113,12 @@ def run_job(job: Job) -> Outcome:
 
 
 def make_jobs(records: list[Path], variants: list[str], rates: list[float], grid_mode: str) -> list[Job]:
-    """One job per (record, variant, rate); the seed depends on the record and variant only."""
+    """One job per (record, variant, rate); the seed depends on the record and the variant's name only,
+    so a run over fewer variants renders the same images."""
     return [
-        Job(str(record), variant, fs, 1000 * k + v, grid_mode)
+        Job(str(record), variant, fs, 1000 * k + zlib.crc32(variant.encode()) % 1000, grid_mode)
         for k, record in enumerate(records)
-        for v, variant in enumerate(variants)
+        for variant in variants
         for fs in rates
     ]
 
@@ -153,15 +157,24 @@ def print_table(table: dict, rates: list[float]) -> None:
     print(f"{'variant':10s}" + "".join(f"{'SNR@' + k + ' (fail/n)':>22s}" for k in keys) + f"{'s/img':>8s}")
     for variant, row in table.items():
         cells = "".join(
-            f"{row[k]['snr_db']:>10.2f} dB ({row[k]['failed']}/{row[k]['images']})".rjust(22) if k in row else " " * 22
+            f"{row[k]['snr_db']:>10.2f} dB ({row[k]['failed']}/{row[k]['images']})".rjust(22)
+            if k in row
+            else " " * 22
             for k in keys
         )
         print(f"{variant:10s}{cells}{row['all']['seconds_per_image']:8.2f}")
 
 
 def git_commit() -> str:
+    """Short HEAD hash, with '+uncommitted' when the digitizer's files differ from it."""
     done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    return done.stdout.strip() or "unknown"
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "ecgvision/digitize", "bench/bench_digitize.py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    return (done.stdout.strip() or "unknown") + ("+uncommitted" if status.stdout.strip() else "")
 
 
 def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: float) -> None:
@@ -182,7 +195,9 @@ def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: flo
             ),
             "figures": {
                 "mean_snr_db": {v: row["all"]["snr_db"] for v, row in table.items()},
-                "by_fs": {v: {k: c["snr_db"] for k, c in row.items() if k != "all"} for v, row in table.items()},
+                "by_fs": {
+                    v: {k: c["snr_db"] for k, c in row.items() if k != "all"} for v, row in table.items()
+                },
                 "failed_images": table["overall"]["all"]["failed"],
                 "seconds_per_image": table["overall"]["all"]["seconds_per_image"],
                 "peak_rss_mb": round(peak_mb, 1),

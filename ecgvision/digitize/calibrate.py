@@ -22,7 +22,9 @@ PULSE_DURATION_S = 0.2
 PULSE_AMPLITUDE_MV = 1.0
 ALLOWED_SPEEDS_MM_PER_S = (25.0, 50.0)
 ALLOWED_GAINS_MM_PER_MV = (5.0, 10.0, 20.0)
-ECGKIT_ORIGIN_OFFSET_MM = -0.05  # origin_offset_mm that fits the ecg-image-kit (Challenge) examples
+# origin_offset_mm of ecg-image-kit (Challenge) pages: on both examples sample 0 lies 0.48 px (200 dpi)
+# left of the pulse edge's coverage centre; ecgvision.render prints the same geometry.
+ECGKIT_ORIGIN_OFFSET_MM = -0.06
 
 
 @dataclass(frozen=True)
@@ -30,12 +32,14 @@ class CalibrationConfig:
     read_speed_from_pulse: bool = True
     read_gain_from_pulse: bool = True
     snap_tolerance: float = 0.25  # a pulse within 25 % of an allowed speed/gain snaps to it
-    # The first sample sits this far right of the pulse's falling-edge centre. 0 is the printing
-    # convention (the pulse ends where the trace starts) and what ecgvision.render draws. The
-    # Challenge 2024 examples (ecg-image-kit, which pixel-snaps the pulse but not the trace) draw
-    # sample 0 0.4 px (-0.05 mm at 200 dpi) left of the edge; at 250-500 Hz the scorer's alignment
-    # absorbs that, at 100 Hz it does not (see ECGKIT_ORIGIN_OFFSET_MM).
-    origin_offset_mm: float = 0.0
+    # The first sample sits this far right of the pulse's falling-edge centre. The Challenge 2024
+    # pages (ecg-image-kit, which pixel-snaps the pulse but not the trace) and ecgvision.render draw
+    # sample 0 ~0.5 px left of the edge; a page that follows the printing convention (pulse ends
+    # where the trace starts) wants 0. At 100 Hz the scorer's whole-sample alignment cannot absorb it.
+    origin_offset_mm: float = ECGKIT_ORIGIN_OFFSET_MM
+    page_width_agreement: float = (
+        0.03  # without a grid, the page-width pitch is used if the pulse is this close
+    )
 
 
 @dataclass
@@ -100,18 +104,31 @@ def read_speed_and_gain(
     return speed, gain, notes
 
 
+def choose_pitch(
+    grid: GridEstimate, pulse: tuple[float, float] | None, config: CalibrationConfig
+) -> tuple[float, float, str]:
+    """(px/mm x, px/mm y, source): the grid; else the page width when the pulse agrees with it; else the pulse.
+
+    A pulse edge is placed to ~0.5 px, i.e. ~1 % of its 39 px width at 200 dpi, which drifts a
+    10 s row by 0.1 s; the page-width prior is exact for a whole, uncropped page. The pulse only
+    checks it (a cropped or non-letter page disagrees and the pulse is used instead).
+    """
+    if grid.found:
+        return grid.px_per_mm_x, grid.px_per_mm_y, "grid"
+    if pulse is None:
+        return grid.px_per_mm_x, grid.px_per_mm_y, grid.source
+    if grid.source == "page-width" and abs(pulse[0] / grid.px_per_mm_x - 1.0) <= config.page_width_agreement:
+        return grid.px_per_mm_x, grid.px_per_mm_y, "page-width"
+    return pulse[0], pulse[1], "pulse"
+
+
 def calibrate(
     grid: GridEstimate, rows: list[Row], pulses: list[Pulse | None], config: CalibrationConfig | None = None
 ) -> Calibration:
     """Combine grid, pulses and rows into one pixel <-> physical mapping."""
     config = config or CalibrationConfig()
     found = [p for p in pulses if p is not None]
-    if grid.found:
-        ppm_x, ppm_y, source = grid.px_per_mm_x, grid.px_per_mm_y, "grid"
-    elif (pitch := pulse_pitch(found)) is not None:
-        (ppm_x, ppm_y), source = pitch, "pulse"
-    else:
-        ppm_x, ppm_y, source = grid.px_per_mm_x, grid.px_per_mm_y, grid.source
+    ppm_x, ppm_y, source = choose_pitch(grid, pulse_pitch(found), config)
     speed, gain, notes = (
         read_speed_and_gain(found, ppm_x, ppm_y, config)
         if source == "grid"

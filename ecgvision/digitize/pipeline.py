@@ -30,7 +30,7 @@ from ecgvision.digitize.vectorize import (
 from ecgvision.layouts import LAYOUTS, Layout, segment_samples
 
 PULSE_EDGE_BLANK_MM = 0.5  # columns around the pulse's falling edge hold the edge, not the signal
-SEPARATOR_BLANK_MM = 0.5  # half width blanked around a separator bar (bar ~0.8 mm + line width)
+SEPARATOR_BLANK_MM = 0.5  # half width blanked around a separator bar (0.7 mm bar: 0.35 mm + anti-aliased rim)
 PLOT_DURATION_STEP_S = 0.5  # a row shorter than the record prints a whole number of half seconds
 
 

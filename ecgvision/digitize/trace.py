@@ -13,6 +13,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+LETTER_WIDTH_MM = 279.4  # landscape US letter: the page-width prior when the pitch is not known yet
+
 
 class TraceModel(Protocol):
     """A learned replacement for `trace_probability`: RGB uint8 (H, W, 3) -> (H, W) float in [0, 1]."""
@@ -27,11 +29,21 @@ class TraceEvidenceConfig:
     saturation_full: float = 0.25  # (max-min)/max at or below which the colour counts as grey/black
     saturation_none: float = 0.5  # coloured grid lines (red, pink, purple) sit above this
     saturation_free_value: float = 90.0  # darker than any grid line: ink even if tinted (trace over grid)
-    adaptive_dark: bool = True  # tighten the darkness ramp when the page's darkest ink is much darker
+    adaptive_dark: bool = True  # ramp between fractions of the page's ink-to-paper span (else fixed values)
+    ink_percentile: float = 0.3  # the page's ink level: this percentile of the brightness
+    ramp_full_fraction: float = 0.05  # of the ink-to-paper span: surely ink at or below ...
+    ramp_none_fraction: float = 0.75  # ... surely not at or above (probability 0.5 at the midpoint)
+    tint_free_fraction: float = 0.3  # darker than this (fraction of the span): ink even if tinted
+    min_contrast: float = 60.0  # a paper-minus-ink span below this keeps the fixed values
     label_max_width_mm: float = (
         10.0  # isolated blobs (1 px breaks bridged) narrower AND shorter than this are text
     )
     label_max_height_mm: float = 4.5
+    # grid lines are removed by their structure (long straight rows / columns of ink), so that grey,
+    # dark or black grids do not read as trace; 0 disables it
+    grid_line_min_mm: float = 40.0  # shortest straight run removed as a grid line (a flat trace is shorter)
+    grid_line_smooth_px: int = 9  # box length along the line before the opening (noise, JPEG)
+    grid_line_margin: float = 25.0  # a pixel this much darker than the line under it is trace crossing it
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -39,52 +51,84 @@ def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
     return np.clip((none - values) / (none - full), 0.0, 1.0)
 
 
-def darkness_limits(
-    value: np.ndarray, grey_mask: np.ndarray, config: TraceEvidenceConfig
-) -> tuple[float, float]:
-    """(full, none) darkness thresholds, adapted to the page.
+def darkness_limits(value: np.ndarray, config: TraceEvidenceConfig) -> tuple[float, float, float]:
+    """(full, none, tint_free) brightness thresholds, adapted to the page's ink and paper levels.
 
-    A grey printed grid (b/w scans) can be nearly as dark as a faint trace; when the page's ink is
-    clearly darker than the fixed `dark_value_none`, the ramp is moved to sit between the darkest grey
-    pixels (the trace) and the bulk of grey pixels (paper and grid).
+    The ink level is the darkest ~0.3 % of the page (trace and text cores), the paper level its
+    median; the ramp runs between fixed fractions of that span, so that a faint, blurred or JPEG'd
+    trace and a black one both read as ink at about half coverage. Grid lines are removed before
+    (`remove_grid_lines`) and coloured ones by their saturation, so the ramp need not avoid them.
     """
     full, none = config.dark_value_full, config.dark_value_none
-    if not config.adaptive_dark:
-        return full, none
-    grey_values = value[grey_mask]
-    if grey_values.size < 100:
-        return full, none
-    # a grey grid's major lines cover ~5 % of the page, the trace ~1-2 %: keep the ramp below them
-    grid_level = float(np.percentile(grey_values, 4.0))
-    if grid_level < none + 10.0:
-        none = max(full + 10.0, grid_level - 15.0)
-    ink_level = float(np.percentile(grey_values, 0.2))
-    if ink_level < full - 20.0:
-        return full, none
-    # a faint trace (ink lighter than `full`): ramp from the ink level to halfway to the paper
-    paper_level = float(np.median(grey_values))
-    return ink_level + 5.0, max(ink_level + 15.0, 0.5 * (ink_level + paper_level))
+    if not config.adaptive_dark or value.size < 1000:
+        return full, none, config.saturation_free_value
+    ink = float(np.percentile(value, config.ink_percentile))
+    paper = float(np.median(value))
+    span = paper - ink
+    if span < config.min_contrast:
+        return full, none, config.saturation_free_value
+    return (
+        ink + config.ramp_full_fraction * span,
+        ink + config.ramp_none_fraction * span,
+        ink + config.tint_free_fraction * span,
+    )
 
 
-def colour_trace_probability(image_rgb: np.ndarray, config: TraceEvidenceConfig) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: dark, unsaturated pixels; no text removal.
+def line_darkness(darkness: np.ndarray, length_px: int, smooth_px: int, horizontal: bool) -> np.ndarray:
+    """(H, W) uint8: the darkness that a straight line at least `length_px` long holds at each pixel.
 
-    Only pixels darker than the darkness cut-off are evaluated in float (a few % of the page).
+    A box filter along the line averages out noise and JPEG ringing; the grey opening with a
+    1 x length kernel then keeps only what is dark all along such a run (grid lines, page frames).
+    """
+    size = (smooth_px, 1) if horizontal else (1, smooth_px)
+    smoothed = cv2.blur(darkness, size) if smooth_px > 1 else darkness
+    kernel = np.ones((1, length_px) if horizontal else (length_px, 1), np.uint8)
+    return cv2.morphologyEx(smoothed, cv2.MORPH_OPEN, kernel)
+
+
+def remove_grid_lines(value: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
+    """(H, W) uint8 brightness (max of R, G, B) with straight horizontal/vertical lines lightened away.
+
+    Where a pixel is no darker than the line through it (plus a margin), the line's darkness is
+    added back (the pixel becomes paper); the trace crossing a line is darker and stays. A b/w page
+    whose grid is as black as the trace loses the trace pixels on the lines (one-pixel gaps).
+    """
+    length = int(round(config.grid_line_min_mm * px_per_mm))
+    if length < 3 or min(value.shape) <= length:
+        return value
+    darkness = cv2.subtract(np.full_like(value, 255), value)
+    smooth = max(1, int(config.grid_line_smooth_px))
+    lines = cv2.max(
+        line_darkness(darkness, length, smooth, horizontal=True),
+        line_darkness(darkness, length, smooth, horizontal=False),
+    )
+    on_line = darkness.astype(np.int16) <= lines.astype(np.int16) + int(config.grid_line_margin)
+    return np.where(on_line & (lines > 0), cv2.add(value, lines), value)
+
+
+def colour_trace_probability(
+    image_rgb: np.ndarray, config: TraceEvidenceConfig, px_per_mm: float | None = None
+) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: dark, unsaturated pixels off the grid lines; no text removal.
+
+    `px_per_mm` sizes the grid-line filter (default: a letter-width page). Only pixels darker than
+    the darkness cut-off are evaluated in float (a few % of the page).
     """
     red, green, blue = cv2.split(np.ascontiguousarray(image_rgb))
     value = cv2.max(cv2.max(red, green), blue)
+    if config.grid_line_min_mm > 0:
+        ppm = px_per_mm or image_rgb.shape[1] / LETTER_WIDTH_MM
+        value = remove_grid_lines(value, ppm, config)
     minimum = cv2.min(cv2.min(red, green), blue)
     sample = (slice(None, None, 4), slice(None, None, 4))  # thresholds from a 1/16 subsample (speed)
-    v_s, m_s = value[sample].astype(np.float32), minimum[sample].astype(np.float32)
-    grey_s = (v_s - m_s) / np.maximum(v_s, 1.0) < 0.5 * (config.saturation_full + config.saturation_none)
-    full, none = darkness_limits(v_s, grey_s, config)
+    full, none, tint_free = darkness_limits(value[sample], config)
     prob = np.zeros(value.shape, dtype=np.float32)
     ys, xs = np.nonzero(value < none)
     v = value[ys, xs].astype(np.float32)
     saturation = (v - minimum[ys, xs]) / np.maximum(v, 1.0)
     grey = _ramp(saturation, config.saturation_full, config.saturation_none)
     # anti-aliased trace pixels over a grid line take the grid's tint; their darkness still says ink
-    grey[v <= config.saturation_free_value] = 1.0
+    grey[v <= tint_free] = 1.0
     prob[ys, xs] = _ramp(v, full, none) * grey
     return prob
 
@@ -140,5 +184,5 @@ def trace_probability(
         if prob.shape != image_rgb.shape[:2]:
             raise ValueError(f"trace model returned shape {prob.shape}, expected {image_rgb.shape[:2]}")
     else:
-        prob = colour_trace_probability(image_rgb, config)
+        prob = colour_trace_probability(image_rgb, config, px_per_mm)
     return remove_text_blobs(prob, px_per_mm, config)

@@ -129,10 +129,15 @@ def plotted_mask_from_segments(
     return mask
 
 
+# The Challenge's pages (ecg-image-kit) print the pulse's falling edge ~0.48 px right of the trace's
+# first sample at 200 dpi (pixel snapping); we print it the same way so digitizers learn that geometry.
+PULSE_EDGE_LAG_MM = 0.06
+
+
 def calibration_pulse_page_px(config: RenderConfig, baseline_y_px: float) -> np.ndarray:
     """(4, 2) page polyline of the 1 mV x 0.2 s pulse that ends where the trace starts."""
     ppm = config.px_per_mm
-    x1 = LEFT_MARGIN_MM * ppm
+    x1 = (LEFT_MARGIN_MM + PULSE_EDGE_LAG_MM) * ppm
     x0 = x1 - CALIBRATION_PULSE_S * config.speed_mm_per_s * ppm
     top = baseline_y_px - CALIBRATION_PULSE_MV * config.gain_mm_per_mv * ppm
     return np.array([[x0, baseline_y_px], [x0, top], [x1, top], [x1, baseline_y_px]])

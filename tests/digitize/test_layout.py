@@ -18,7 +18,9 @@ def test_rows_and_pulses_of_the_3x4_page(examples):
         pulse = find_pulse(prob, row, PX_PER_MM)
         assert pulse is not None
         assert abs(pulse.fall_x_px - 118.1) < 1.0  # the first sample's x
-        assert abs(pulse.height_px - 10 * PX_PER_MM) < 4  # 1 mV at 10 mm/mV (foot: +-half a line)
+        # 1 mV at 10 mm/mV; the foot is the lowest half-covered pixel of the edge (+ half a line and
+        # the anti-aliased rim): it only snaps the gain (25 % tolerance) and checks the page-width pitch
+        assert abs(pulse.height_px - 10 * PX_PER_MM) < 5
         assert abs(pulse.width_px - 5 * PX_PER_MM) < 2  # 0.2 s at 25 mm/s
 
 
