@@ -26,7 +26,7 @@ from ecgvision.classify.signal_input import (
     to_lead_order,
 )
 from ecgvision.config import load_config
-from ecgvision.data.signal_arrays import SignalArrays
+from ecgvision.data.signal_arrays import SignalArrays, subset
 from ecgvision.io.headers import load_header, parse_header
 from ecgvision.io.records import find_records, has_signal_file, load_labels, load_signals
 from ecgvision.training.signal_data import labels_to_multi_hot
@@ -78,10 +78,7 @@ def read_folder_arrays(data_folder: str, verbose: bool) -> SignalArrays:
 def split(arrays: SignalArrays, share: float, seed: int) -> tuple[SignalArrays, SignalArrays]:
     order = np.random.default_rng(seed).permutation(len(arrays.ecg_ids))
     cut = max(1, int(round(share * len(order))))
-    pick = lambda idx: SignalArrays(
-        arrays.ecg_ids[idx], arrays.signals_mv[idx], arrays.targets[idx], arrays.fs_hz
-    )  # noqa: E731
-    return pick(order[cut:]), pick(order[:cut])
+    return subset(arrays, order[cut:]), subset(arrays, order[:cut])
 
 
 def train_from_folder(

@@ -22,6 +22,10 @@ class SignalArrays:
     fs_hz: float
 
 
+def subset(arrays: SignalArrays, index: np.ndarray) -> SignalArrays:
+    return SignalArrays(arrays.ecg_ids[index], arrays.signals_mv[index], arrays.targets[index], arrays.fs_hz)
+
+
 def _read_fold(fold: int, labeler: PtbxlLabeler, verbose: bool) -> SignalArrays:
     records = extract_fold(fold, cache_dir() / "ptbxl")
     ids, signals, targets = [], [], []

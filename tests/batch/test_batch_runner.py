@@ -6,7 +6,6 @@ import argparse
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ecgvision.batch.runner import (
