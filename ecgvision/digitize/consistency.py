@@ -25,6 +25,11 @@ class ConsistencyConfig:
     fill_missing: bool = True  # reconstruct a lead from its two partners where it is NaN
     project: bool = False  # spread small residuals over the three leads
     flag_ratio: float = 0.5  # residual RMS / mean lead RMS above this flags the relation
+    # A reading that breaks Einthoven is mostly wrong, and a wrong lead scores below 0 dB where NaN
+    # scores 0: drop the flagged relation's leads where they overlap, and the whole page when every
+    # relation is flagged (the page was misread: rows, scale or origin).
+    drop_flagged: bool = True
+    drop_page_when_all_flagged: bool = True
 
 
 @dataclass
@@ -68,11 +73,16 @@ def check_consistency(
         scale = float(np.sqrt(np.mean(values[shared] ** 2)))
         if rms > config.flag_ratio * max(scale, 1e-6):
             report.flagged.append(name)
+            if config.drop_flagged:
+                out[np.flatnonzero(shared)[:, None], columns] = np.nan
         elif config.project:
             # least-squares projection onto c . v = 0: v -= c (c . v) / |c|^2
             out[np.flatnonzero(shared)[:, None], columns] = values[shared] - np.outer(
                 residual, coeffs
             ) / float(coeffs @ coeffs)
+    checked = len(report.residual_rms_mv)
+    if config.drop_page_when_all_flagged and checked and len(report.flagged) == checked:
+        out[:] = np.nan
     return out, report
 
 

@@ -34,3 +34,17 @@ def test_inconsistent_relation_is_flagged():
     signal[:, 1] *= -1  # II read upside down
     _, report = check_consistency(signal, NAMES)
     assert report.flagged == ["+1*I + -1*II + +1*III"]
+
+
+def test_flagged_relation_is_dropped_and_a_wholly_inconsistent_page_is_nan():
+    signal = limb_leads()
+    misread_limb = signal.copy()
+    misread_limb[:, 0] *= -3.0  # lead I upside down and scaled: II = I + III breaks
+    out, report = check_consistency(misread_limb, NAMES)
+    assert len(report.flagged) == 1
+    assert np.isnan(out[:, :3]).all(), "the leads of the broken relation are dropped (NaN scores 0 dB)"
+    np.testing.assert_array_equal(out[:, 3:], signal[:, 3:])
+    misread_page = misread_limb.copy()
+    misread_page[:, 4] *= -3.0  # aVL too: every relation broken -> the page was misread
+    out, report = check_consistency(misread_page, NAMES)
+    assert len(report.flagged) == 2 and np.isnan(out).all()
