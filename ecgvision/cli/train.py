@@ -3,60 +3,63 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+from dataclasses import dataclass
 
 from ecgvision.config import load_config, save_config
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+@dataclass(frozen=True)
+class TrainCommand:
+    name: str
+    help: str
+    description: str
+    module: str  # ecgvision.training module holding the config class and the train function
+    config_class: str
+    train_function: str
+    example_config: str
+
+
+COMMANDS = (
+    TrainCommand(
         "train-signal-classifier",
-        help="train the 1-D signal classifier on PTB-XL folds",
-        description="Train SignalNet on real PTB-XL signals shown as on paper; tunes per-class thresholds "
-        "on the validation folds and writes safetensors + config.json with them.",
-    )
-    parser.add_argument("--config", help="YAML experiment file (e.g. configs/signal_classifier.yaml)")
-    parser.add_argument(
-        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, e.g. trainer.epochs=2"
-    )
-    parser.add_argument(
-        "-o", "--output", help="folder for the final weights (default: <output_dir>/signal_classifier)"
-    )
-    parser.set_defaults(func=run_signal_classifier)
-
-    parser = subparsers.add_parser(
+        "train the 1-D signal classifier on PTB-XL folds",
+        "Train SignalNet on real PTB-XL signals shown as on paper; tunes per-class thresholds on the "
+        "validation folds and writes safetensors + config.json with them.",
+        "ecgvision.training.signal_task", "SignalTrainConfig", "train_signal_classifier",
+        "configs/signal_classifier.yaml",
+    ),
+    TrainCommand(
         "train-trace-model",
-        help="train the learned trace finder on pages rendered from PTB-XL folds",
-        description="Train EcgNet's dense trace head on pages rendered on the fly (all realism presets) "
-        "with pixel-exact trace masks; writes safetensors + config.json.",
-    )
-    parser.add_argument("--config", help="YAML experiment file (e.g. configs/trace_model.yaml)")
-    parser.add_argument(
-        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, e.g. trainer.max_steps=10"
-    )
-    parser.add_argument(
-        "-o", "--output", help="folder for the final weights (default: <output_dir>/trace_model)"
-    )
-    parser.set_defaults(func=run_trace_model)
+        "train the learned trace finder on pages rendered from PTB-XL folds",
+        "Train EcgNet's dense trace head on pages rendered on the fly (all realism presets) with "
+        "pixel-exact trace masks; writes safetensors + config.json.",
+        "ecgvision.training.trace_task", "TraceTrainConfig", "train_trace_model",
+        "configs/trace_model.yaml",
+    ),
+)  # fmt: skip
 
 
-def run_signal_classifier(args: argparse.Namespace) -> int:
-    from ecgvision.training.signal_task import SignalTrainConfig, train_signal_classifier
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    for command in COMMANDS:
+        parser = subparsers.add_parser(command.name, help=command.help, description=command.description)
+        parser.add_argument("--config", help=f"YAML experiment file (e.g. {command.example_config})")
+        parser.add_argument(
+            "--set", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, e.g. trainer.epochs=2"
+        )
+        parser.add_argument(
+            "-o", "--output", help="folder for the final weights (default: under trainer.output_dir)"
+        )
+        parser.set_defaults(func=run, train_command=command)
 
+
+def run(args: argparse.Namespace) -> int:
+    command: TrainCommand = args.train_command
+    module = importlib.import_module(command.module)  # torch is imported only when training
     logging.getLogger("ecgvision").setLevel(logging.INFO)
-    config = load_config(SignalTrainConfig, args.config, args.set)
+    config = load_config(getattr(module, command.config_class), args.config, args.set)
     save_config(config, f"{config.trainer.output_dir}/experiment.yaml")
-    folder = train_signal_classifier(config, output=args.output)
-    print(f"signal classifier written to {folder}")
-    return 0
-
-
-def run_trace_model(args: argparse.Namespace) -> int:
-    from ecgvision.training.trace_task import TraceTrainConfig, train_trace_model
-
-    logging.getLogger("ecgvision").setLevel(logging.INFO)
-    config = load_config(TraceTrainConfig, args.config, args.set)
-    save_config(config, f"{config.trainer.output_dir}/experiment.yaml")
-    folder = train_trace_model(config, output=args.output)
-    print(f"trace model written to {folder}")
+    folder = getattr(module, command.train_function)(config, output=args.output)
+    print(f"{command.name}: weights written to {folder}")
     return 0
