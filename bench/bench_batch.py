@@ -10,13 +10,14 @@ run_model.py script. Prints the figures and appends a JSON line to bench/results
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from results_log import append_jsonl  # bench/ is on sys.path when a script runs
 
 from ecgvision.batch.runner import read_run_log, run_batch
 from ecgvision.data.hidden import hide_folder
@@ -44,14 +45,6 @@ def run_script(*args: str) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, *args], cwd=ROOT, check=True, capture_output=True)
     return time.perf_counter() - start
-
-
-def git_commit() -> str:
-    try:
-        command = ["git", "rev-parse", "HEAD"]
-        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def measure(work: Path, num_records: int) -> dict:
@@ -85,15 +78,7 @@ def main() -> int:
         figures = measure(Path(tmp), args.records)
     print(json.dumps(figures))
     if not args.no_record:
-        entry = {
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "commit": git_commit(),
-            "figures": figures,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as handle:
-            handle.write(json.dumps(entry) + "\n")
+        append_jsonl(RESULTS, figures)
     return 0
 
 

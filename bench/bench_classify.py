@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import yaml
+from results_log import append_submission, git_commit  # bench/ is on sys.path
 
 from ecgvision.challenge.entry import load_models
 from ecgvision.constants import LEADS
@@ -104,26 +103,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def log_entry(results: dict, args: argparse.Namespace, wall_s: float) -> None:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
-    entry = {
-        "date": datetime.date.today().isoformat(),
-        "commit": commit,
-        "benchmark": "classification on fold-9 renders (bench/bench_classify.py)",
-        "model": str(Path(args.model).resolve().relative_to(REPO))
-        if Path(args.model).resolve().is_relative_to(REPO)
-        else args.model,
-        "data": f"PTB-XL fold 9 (held out), first {args.records} records, 500 Hz, variants {args.variants}",
-        "figures": results,
-        "wall_seconds": round(wall_s, 1),
-        "command": "python bench/bench_classify.py " + " ".join(sys.argv[1:]),
-    }
-    path = REPO / "submissions.yaml"
-    existing = yaml.safe_load(path.read_text()) if path.is_file() else None
-    entries = existing if isinstance(existing, list) else []
-    entries.append(entry)
-    path.write_text(yaml.safe_dump(entries, sort_keys=False, allow_unicode=True))
+    append_submission(
+        {
+            "date": datetime.date.today().isoformat(),
+            "commit": git_commit(),
+            "benchmark": "classification on fold-9 renders (bench/bench_classify.py)",
+            "model": str(Path(args.model).resolve().relative_to(REPO))
+            if Path(args.model).resolve().is_relative_to(REPO)
+            else args.model,
+            "data": f"PTB-XL fold 9 (held out), first {args.records} records, 500 Hz, variants {args.variants}",
+            "figures": results,
+            "wall_seconds": round(wall_s, 1),
+            "command": "python bench/bench_classify.py " + " ".join(sys.argv[1:]),
+        }
+    )
 
 
 if __name__ == "__main__":

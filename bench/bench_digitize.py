@@ -17,7 +17,6 @@ import argparse
 import datetime
 import os
 import resource
-import subprocess
 import sys
 import time
 import zlib
@@ -26,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
+from results_log import SUBMISSIONS, append_submission, git_commit  # bench/ is on sys.path
 
 from ecgvision.constants import LEADS
 from ecgvision.data.archives import cache_dir, extract_fold
@@ -38,7 +37,6 @@ from ecgvision.render.config import RenderConfig, with_variant
 from ecgvision.render.render import render_record
 
 REPO = Path(__file__).resolve().parents[1]
-SUBMISSIONS = REPO / "submissions.yaml"
 DEFAULT_VARIANTS = ("clean", "scan", "bw", "photo", "stained", "mix")
 _TRACE_MODEL = None  # per worker process: loaded once by _init_worker
 
@@ -165,29 +163,15 @@ def print_table(table: dict, rates: list[float]) -> None:
         print(f"{variant:10s}{cells}{row['all']['seconds_per_image']:8.2f}")
 
 
-def git_commit() -> str:
-    """Short HEAD hash, with '+uncommitted' when the digitizer's files differ from it."""
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "ecgvision/digitize", "bench/bench_digitize.py"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
-    return (done.stdout.strip() or "unknown") + ("+uncommitted" if status.stdout.strip() else "")
-
-
 def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: float) -> None:
     """Append one entry to submissions.yaml (a YAML list; created when missing)."""
-    entries = yaml.safe_load(SUBMISSIONS.read_text()) if SUBMISSIONS.is_file() else None
-    entries = entries or []
     model = "classical digitizer (DigitizeConfig defaults)"
     if args.trace_model:
         model = f"classical digitizer + learned trace model {args.trace_model}"
-    entries.append(
+    append_submission(
         {
             "date": datetime.date.today().isoformat(),
-            "commit": git_commit(),
+            "commit": git_commit(dirty_paths=("ecgvision/digitize", "bench/bench_digitize.py")),
             "model": model,
             "data": (
                 f"PTB-XL fold 9, first {args.records} records, rendered 200 dpi 3x4+II, grid {args.grid}, "
@@ -208,7 +192,6 @@ def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: flo
             "command": " ".join(["bench/bench_digitize.py", *sys.argv[1:]]),
         }
     )
-    SUBMISSIONS.write_text(yaml.safe_dump(entries, sort_keys=False))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -9,9 +9,7 @@ command). Rendering only (no file encoding); the PNG encode time is reported sep
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
+from results_log import append_jsonl  # bench/ is on sys.path when a script runs
 
 from ecgvision.constants import LEADS
 from ecgvision.data.archives import shared_data_dir
@@ -72,15 +71,6 @@ def write_samples(path: Path, signal: np.ndarray, fs: float, tile_width_px: int 
     Image.fromarray(page).quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=30, help="images per measurement")
@@ -102,15 +92,7 @@ def main() -> int:
         write_samples(args.samples, signal, fs)
         print(f"wrote {args.samples} ({args.samples.stat().st_size / 1e6:.2f} MB)")
     if not args.no_record:
-        entry = {
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "commit": git_commit(),
-            "figures": figures,
-            "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        }
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a") as handle:
-            handle.write(json.dumps(entry) + "\n")
+        append_jsonl(RESULTS, figures)
     return 0
 
 
