@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +37,10 @@ class Classifier:
 
     signal_classifier: SignalClassifier | None = None
     baseline: PrevalenceBaseline | None = None
-    kind: str = field(init=False, default="")
 
-    def __post_init__(self) -> None:
-        self.kind = "signal-classifier" if self.signal_classifier else "prevalence-baseline"
+    @property
+    def kind(self) -> str:
+        return "signal-classifier" if self.signal_classifier else "prevalence-baseline"
 
     def labels(self, signal_mv: np.ndarray | None, fs_hz: float, lead_names: list[str]) -> list[str]:
         if self.signal_classifier is None:

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ecgvision.challenge.entry import load_models
 from ecgvision.constants import CLASSES, LEADS
 from ecgvision.data.prepare_ptbxl import build_header
 from ecgvision.digitize.pipeline import draw_overlay
@@ -63,7 +62,3 @@ def digitize_scan(
         probabilities = dict(zip(CLASSES, p.round(3).tolist(), strict=True))
         labels = classifier.signal_classifier.labels(p)
     return ScanResult(name, result.leads_read, result.failures, probabilities, labels)
-
-
-def load_scan_models(model_folder: str | os.PathLike):
-    return load_models(str(model_folder))

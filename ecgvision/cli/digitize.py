@@ -24,9 +24,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ecgvision.challenge.scan import digitize_scan, load_scan_models
+    from ecgvision.challenge.entry import load_models
+    from ecgvision.challenge.scan import digitize_scan
 
-    models = load_scan_models(args.model)
+    models = load_models(args.model)
     failed = 0
     for path in args.images:
         try:
