@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import binary_closing, gaussian_filter1d
 from scipy.signal import find_peaks
 
 from ecgvision.layouts import LAYOUTS, Layout
@@ -28,6 +28,7 @@ class LayoutConfig:
     min_row_extent_frac: float = 0.3  # a row's inked columns (+-3 mm of its baseline) / page width
     pulse_search_mm: float = 14.0  # the pulse box is sought this far right of a row's first ink
     pulse_edge_min_mm: float = 3.5  # a pulse edge is a vertical stroke at least this tall
+    pulse_edge_gap_mm: float = 1.5  # gaps up to this long in a pulse edge are bridged
     separator_min_mm: float = 2.5  # a separator bar is at least this tall ...
     separator_min_width_px: int = 3  # ... and this many columns wide
     separator_search_mm: float = 1.5  # ... within this distance of its expected position
@@ -138,8 +139,11 @@ def find_pulse(
     top = float(
         np.median([_first_run_centroid(inner[:, j], config.ink_threshold) for j in range(inner.shape[1])])
     )
-    fall_column = band[:, edges[1]].any(axis=1)
-    foot = _run_end(fall_column, int(round(top)))
+    # the rising edge ends at the baseline (the falling one runs on into the first QRS); noise and
+    # JPEG break a faint edge into pieces, so short gaps are bridged before following it down
+    gap = max(1, int(round(config.pulse_edge_gap_mm * px_per_mm)))
+    rise_column = binary_closing(band[:, edges[0]].any(axis=1), np.ones(2 * gap + 1, bool))
+    foot = _run_end(rise_column, int(round(top)))
     return Pulse(rise, fall, top + row.band_top_px, float(foot) + row.band_top_px)
 
 

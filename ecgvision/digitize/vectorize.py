@@ -23,6 +23,7 @@ class VectorizeConfig:
     merge_gap_px: float = 1.5  # runs of one column closer than this are one stroke (a grid line cut it)
     baseline_prior_px: float = 0.02  # cost per px of distance from the row baseline (breaks ties only)
     gap_cost: float = 1.0  # cost per px of vertical gap between runs of consecutive columns
+    skip_cost: float = 6.0  # cost per inked column the path skips (holding its last position)
     thin_run_mm: float = 0.25  # runs thinner than this (specks where a grid line meets the trace rim) ...
     thin_run_cost: float = 2.0  # ... cost this much per px of missing height
     steep_ratio: float = 3.0  # a column whose ink is this many line widths tall is steep
@@ -75,9 +76,14 @@ def column_runs(
 def viterbi_runs(
     runs: list[tuple[np.ndarray, np.ndarray]], baseline: float, thin_px: float, config: VectorizeConfig
 ) -> list[int]:
-    """Index of the chosen run per column (-1 for columns without ink) minimising gaps + baseline prior."""
+    """Index of the chosen run per column (-1: no ink, or skipped) minimising gaps + baseline prior.
+
+    Besides its runs every inked column has a skip state (cost `skip_cost` per column) that holds
+    the last position: where the row's own faint trace breaks up, the path waits instead of being
+    forced onto a neighbouring row's stroke (or text) and back.
+    """
     choice = [-1] * len(runs)
-    back: list[np.ndarray | None] = [None] * len(runs)
+    back: list[tuple[np.ndarray, int] | None] = [None] * len(runs)
     cost = prev_top = prev_bottom = None
     prev_col = -1
     for j, (tops, bottoms) in enumerate(runs):
@@ -86,24 +92,30 @@ def viterbi_runs(
         prior = config.baseline_prior_px * np.abs(0.5 * (tops + bottoms) - baseline)
         prior += config.thin_run_cost * np.maximum(0.0, thin_px - (bottoms - tops))
         if cost is None:
-            cost = prior
-        else:
-            gap = np.maximum(
-                0.0, np.maximum(tops[None, :] - prev_bottom[:, None], prev_top[:, None] - bottoms[None, :])
-            )
-            total = cost[:, None] + config.gap_cost * gap
-            back[j] = np.argmin(total, axis=0)
-            cost = total[back[j], np.arange(tops.size)] + prior
-            back[j] = np.column_stack([back[j], np.full(tops.size, prev_col)])
-        prev_top, prev_bottom, prev_col = tops, bottoms, j
+            cost = np.append(prior, np.inf)  # no position to hold yet
+            prev_top, prev_bottom = np.append(tops, np.nan), np.append(bottoms, np.nan)
+            prev_col = j
+            continue
+        gap = np.maximum(
+            0.0, np.maximum(tops[None, :] - prev_bottom[:, None], prev_top[:, None] - bottoms[None, :])
+        )
+        total = np.where(np.isfinite(gap), cost[:, None] + config.gap_cost * gap, np.inf)
+        came_from = np.argmin(total, axis=0)
+        held = int(np.argmin(cost))  # the skip state holds the best previous position
+        cost = np.append(total[came_from, np.arange(tops.size)] + prior, cost[held] + config.skip_cost)
+        back[j] = (np.append(came_from, held), prev_col)
+        prev_top = np.append(tops, prev_top[held])
+        prev_bottom = np.append(bottoms, prev_bottom[held])
+        prev_col = j
     if cost is None:
         return choice
     index, col = int(np.argmin(cost)), prev_col
     while col >= 0:
-        choice[col] = index
+        is_skip = index == runs[col][0].size
+        choice[col] = -1 if is_skip else index
         if back[col] is None:
             break
-        index, col = int(back[col][index, 0]), int(back[col][index, 1])
+        index, col = int(back[col][0][index]), back[col][1]
     return choice
 
 

@@ -51,3 +51,41 @@ def test_rendered_trace_is_recovered(examples):
     ]
     assert result.layout_name == "3x4+II"
     assert np.nanmean(snr) > 8.0
+
+
+def test_tracker_waits_over_a_gap_instead_of_visiting_a_neighbouring_trace():
+    """A row's flat trace breaks for 12 columns where a neighbour's stroke sits 60 px above: the
+    path must hold its place (NaN there) and never report the neighbour's height."""
+    from ecgvision.digitize.layout import Row
+
+    prob = np.zeros((200, 120), np.float32)
+    prob[149:152, :] = 1.0  # own trace, baseline y = 150
+    prob[149:152, 50:62] = 0.0  # ... broken (a faint stretch of a scan)
+    prob[88:91, 45:70] = 1.0  # the neighbouring row's deflection reaching into the band
+    row = Row(0, 150.0, 0, 200, 0.0, 119.0)
+    trace = track_row(prob, row, 0, 120, 150.0, PX_PER_MM)
+    centre = trace.centre_px
+    assert np.all(np.isnan(centre[50:62]))
+    finite = centre[np.isfinite(centre)]
+    assert np.allclose(finite, 150.0, atol=0.6)
+
+
+def test_calibration_pulse_height_bridges_a_broken_edge():
+    """Noise cuts the pulse's rising edge: the gain read from it stays 10 mm/mV (not 5)."""
+    from ecgvision.digitize.layout import Row, find_pulse
+
+    ppm = PX_PER_MM
+    height = int(round(10 * ppm))  # 1 mV at 10 mm/mV
+    width = int(round(5 * ppm))  # 0.2 s at 25 mm/s
+    prob = np.zeros((300, 400), np.float32)
+    base, x0 = 200, 20
+    prob[base - 1 : base + 2, 0:x0] = 1.0
+    prob[base - height : base + 2, x0 : x0 + 2] = 1.0  # rising edge
+    prob[base - height - 1 : base - height + 2, x0 : x0 + width] = 1.0  # top
+    prob[base - height : base + 2, x0 + width : x0 + width + 2] = 1.0  # falling edge
+    prob[base + 1 : base + 40, x0 + width + 2 : x0 + width + 4] = 1.0  # the first QRS runs on below
+    prob[base - height // 2 : base - height // 2 + 5, x0 : x0 + 2] = 0.0  # a 5 px break in the rise
+    row = Row(0, float(base), 0, 300, 0.0, 399.0)
+    pulse = find_pulse(prob, row, ppm)
+    assert pulse is not None
+    assert abs(pulse.height_px / ppm - 10.0) < 0.6
