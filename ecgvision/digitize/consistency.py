@@ -24,7 +24,10 @@ RELATIONS: tuple[tuple[tuple[float, ...], tuple[str, ...]], ...] = (
 class ConsistencyConfig:
     fill_missing: bool = True  # reconstruct a lead from its two partners where it is NaN
     project: bool = False  # spread small residuals over the three leads
-    flag_ratio: float = 0.5  # residual RMS / mean lead RMS above this flags the relation
+    # residual RMS / mean lead RMS above this flags the relation. Three independent reading errors of
+    # RMS e give a residual of sqrt(3) e, so 1.0 flags leads read below ~5 dB SNR: worth less than
+    # their NaN only when misread (0.5 also dropped good low-amplitude pages: scan 11.8 -> 14.0 dB)
+    flag_ratio: float = 1.0
     # A reading that breaks Einthoven is mostly wrong, and a wrong lead scores below 0 dB where NaN
     # scores 0: drop the flagged relation's leads where they overlap, and the whole page when every
     # relation is flagged (the page was misread: rows, scale or origin).
