@@ -15,6 +15,9 @@ import cv2
 import numpy as np
 
 from ecgvision.digitize.grid import grid_evidence
+from ecgvision.digitize.trace import is_binary_page
+
+BINARY_INK_LEVEL = 192  # brightness below which a rotated b/w pixel is ink (a quarter covered)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,15 @@ def correct_perspective(image_rgb: np.ndarray) -> tuple[np.ndarray, str]:
     return image_rgb, "perspective correction not implemented (identity)"
 
 
+def rotate_binary_image(image_rgb: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate a b/w page and keep it b/w: a pixel a rotated stroke covers by a quarter stays ink
+    (a 1 px line re-thresholded at one half would fall apart into dots)."""
+    rotated = rotate_image(image_rgb, angle_deg)
+    return (
+        np.where(rotated.max(axis=2, keepdims=True) < BINARY_INK_LEVEL, 0, 255).astype(np.uint8).repeat(3, 2)
+    )
+
+
 def deskew(image_rgb: np.ndarray, config: DeskewConfig | None = None) -> DeskewResult:
     """Estimate the rotation and return the image rotated back; never raises on bad input."""
     config = config or DeskewConfig()
@@ -122,4 +134,5 @@ def deskew(image_rgb: np.ndarray, config: DeskewConfig | None = None) -> DeskewR
         return DeskewResult(image_rgb, math.nan, 0.0, f"rotation estimate failed: {error}")
     if not math.isfinite(angle) or abs(angle) < config.min_apply_deg:
         return DeskewResult(image_rgb, angle, sharpness, reason)
-    return DeskewResult(rotate_image(image_rgb, -angle), angle, sharpness, reason)
+    rotate = rotate_binary_image if is_binary_page(image_rgb.max(axis=2)) else rotate_image
+    return DeskewResult(rotate(image_rgb, -angle), angle, sharpness, reason)

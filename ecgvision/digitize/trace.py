@@ -13,6 +13,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+BINARY_MAX_GREY_FRACTION = 0.002  # a page with fewer mid-grey pixels than this is b/w
 LETTER_WIDTH_MM = 279.4  # landscape US letter: the page-width prior when the pitch is not known yet
 
 
@@ -44,6 +45,11 @@ class TraceEvidenceConfig:
     grid_line_min_mm: float = 40.0  # shortest straight run removed as a grid line (a flat trace is shorter)
     grid_line_smooth_px: int = 9  # box length along the line before the opening (noise, JPEG)
     grid_line_margin: float = 25.0  # a pixel this much darker than the line under it is trace crossing it
+    # b/w (thresholded) pages: the grid survives as dashes and the thin trace as dotted pieces
+    binary_dash_min_mm: float = 1.0  # straight runs this long on a grid-line position are grid dashes ...
+    binary_dash_max_mm: float = 6.0  # ... up to this long (a 10 mm pulse edge is not), or whole lines
+    binary_line_min_coverage: float = 0.08  # ... when such runs cover this much of that pixel row / column
+    binary_close_px: int = 3  # square closing that rejoins the dotted pieces of the trace
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -106,6 +112,58 @@ def remove_grid_lines(value: np.ndarray, px_per_mm: float, config: TraceEvidence
     return np.where(on_line & (lines > 0), cv2.add(value, lines), value)
 
 
+def is_binary_page(value: np.ndarray, max_grey_fraction: float = BINARY_MAX_GREY_FRACTION) -> bool:
+    """True for a thresholded (black / white) page: almost no pixel of `value` (H, W) is mid-grey."""
+    sample = value[::4, ::4]
+    if sample.size < 1000:
+        return False
+    return float(((sample > 48) & (sample < 208)).mean()) < max_grey_fraction
+
+
+def comb_lines(coverage: np.ndarray, pitch_px: float, min_coverage: float) -> np.ndarray:
+    """Bool per index: the grid-line positions (a comb of `pitch_px`, best phase, +-1 px) that are
+    covered by straight runs along at least `min_coverage` of the line."""
+    n = coverage.size
+    positions = np.arange(0.0, n, pitch_px)
+    phases = np.arange(0.0, pitch_px, 0.25)
+    scores = [np.interp(phase + positions, np.arange(n), coverage).sum() for phase in phases]
+    lines = np.round(phases[int(np.argmax(scores))] + positions).astype(int)
+    lines = lines[(lines >= 0) & (lines < n)]
+    mask = np.zeros(n, dtype=bool)
+    for offset in (-1, 0, 1):
+        index = np.clip(lines + offset, 0, n - 1)
+        mask[index] |= coverage[index] >= min_coverage
+    return mask
+
+
+def binary_trace_probability(ink: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
+    """(H, W) float32 {0, 1}: the ink of a b/w page without its grid dashes, dotted trace rejoined.
+
+    The grid's remains are straight runs on the 1 mm comb of grid lines; straight runs elsewhere
+    (a flat trace between grid lines) and slanted ink (the trace crossing a line) are kept.
+    """
+    mask = ink.astype(np.uint8)
+
+    def runs_between(low_mm: float, high_mm: float, horizontal: bool) -> np.ndarray:
+        def opened(length_mm: float) -> np.ndarray:
+            length = max(3, int(round(length_mm * px_per_mm)))
+            kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+            return cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel).astype(bool)
+
+        return opened(low_mm) & ~opened(high_mm) | opened(config.grid_line_min_mm)
+
+    horizontal = runs_between(config.binary_dash_min_mm, config.binary_dash_max_mm, True)
+    vertical = runs_between(config.binary_dash_min_mm, config.binary_dash_max_mm, False)
+    rows = comb_lines(horizontal.mean(axis=1), px_per_mm, config.binary_line_min_coverage)
+    columns = comb_lines(vertical.mean(axis=0), px_per_mm, config.binary_line_min_coverage)
+    grid = (horizontal & rows[:, None]) | (vertical & columns[None, :])
+    cleaned = (ink & ~grid).astype(np.uint8)
+    if config.binary_close_px > 1:
+        kernel = np.ones((config.binary_close_px, config.binary_close_px), np.uint8)
+        cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel)
+    return cleaned.astype(np.float32)
+
+
 def colour_trace_probability(
     image_rgb: np.ndarray, config: TraceEvidenceConfig, px_per_mm: float | None = None
 ) -> np.ndarray:
@@ -116,8 +174,10 @@ def colour_trace_probability(
     """
     red, green, blue = cv2.split(np.ascontiguousarray(image_rgb))
     value = cv2.max(cv2.max(red, green), blue)
+    ppm = px_per_mm or image_rgb.shape[1] / LETTER_WIDTH_MM
+    if is_binary_page(value):
+        return binary_trace_probability(value < 128, ppm, config)
     if config.grid_line_min_mm > 0:
-        ppm = px_per_mm or image_rgb.shape[1] / LETTER_WIDTH_MM
         value = remove_grid_lines(value, ppm, config)
     minimum = cv2.min(cv2.min(red, green), blue)
     sample = (slice(None, None, 4), slice(None, None, 4))  # thresholds from a 1/16 subsample (speed)

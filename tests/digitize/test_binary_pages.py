@@ -1,0 +1,50 @@
+"""b/w (thresholded) pages: grid dashes on the 1 mm comb go, the trace stays, rotation keeps b/w."""
+
+import numpy as np
+
+from ecgvision.digitize.deskew import rotate_binary_image
+from ecgvision.digitize.trace import TraceEvidenceConfig, binary_trace_probability, is_binary_page
+
+PX_PER_MM = 200 / 25.4
+
+
+def dashed_grid_page(height: int = 800, width: int = 1600) -> tuple[np.ndarray, np.ndarray]:
+    """(ink, trace) bool: dashed major grid lines every 5 mm (as a thresholded grid looks) + a wavy trace."""
+    ink = np.zeros((height, width), bool)
+    major = 5 * PX_PER_MM
+    dash, period = int(3 * PX_PER_MM), int(4 * PX_PER_MM)
+    for y in np.arange(10.0, height, major):
+        for x0 in range(0, width, period):
+            ink[int(round(y)), x0 : x0 + dash] = True
+    for x in np.arange(10.0, width, major):
+        for y0 in range(0, height, period):
+            ink[y0 : y0 + dash, int(round(x))] = True
+    trace = np.zeros_like(ink)
+    xs = np.arange(width)
+    ys = np.round(400 + 60 * np.sin(xs / 90.0)).astype(int)
+    for x in xs[1:]:
+        lo, hi = sorted((ys[x - 1], ys[x]))
+        trace[lo : hi + 2, x] = True  # a continuous 2 px stroke
+    return ink | trace, trace
+
+
+def test_grid_dashes_are_removed_and_the_trace_kept():
+    ink, trace = dashed_grid_page()
+    prob = binary_trace_probability(ink, PX_PER_MM, TraceEvidenceConfig())
+    grid_only = ink & ~trace
+    assert prob[trace].mean() > 0.9  # the trace survives (the few pixels on grid lines may go)
+    assert prob[grid_only].mean() < 0.1  # the dashes are gone
+
+
+def test_a_rotated_binary_page_stays_binary_and_connected():
+    _, trace = dashed_grid_page()
+    image = np.where(trace[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
+    assert is_binary_page(image.max(axis=2))
+    rotated = rotate_binary_image(image, 1.3)
+    assert is_binary_page(rotated.max(axis=2))
+    ink_columns = (rotated.max(axis=2) < 128).any(axis=0)
+    assert ink_columns[50:1550].all()  # no column of the stroke falls apart
+
+
+def test_colour_pages_are_not_binary(examples):
+    assert not any(is_binary_page(ex.image.max(axis=2)) for ex in examples)
