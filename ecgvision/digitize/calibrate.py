@@ -37,6 +37,8 @@ class CalibrationConfig:
     # sample 0 ~0.5 px left of the edge; a page that follows the printing convention (pulse ends
     # where the trace starts) wants 0. At 100 Hz the scorer's whole-sample alignment cannot absorb it.
     origin_offset_mm: float = ECGKIT_ORIGIN_OFFSET_MM
+    pulse_max_xy_mismatch: float = 0.15  # a pulse whose x and y pitches differ more is misread
+    pulse_prior_ratio: float = 1.6  # ... as is one implying a page more than this far from letter width
     page_width_agreement: float = (
         0.03  # without a grid, the page-width pitch is used if the pulse is this close
     )
@@ -104,6 +106,17 @@ def read_speed_and_gain(
     return speed, gain, notes
 
 
+def plausible_pulse_pitch(
+    pulse: tuple[float, float], prior_px_per_mm: float, config: CalibrationConfig
+) -> bool:
+    """A pulse-derived pitch is square (x ~ y) and within a factor `pulse_prior_ratio` of the page-width prior."""
+    ppm_x, ppm_y = pulse
+    if not (ppm_x > 0 and ppm_y > 0 and math.isfinite(prior_px_per_mm)):
+        return False
+    square = abs(ppm_x / ppm_y - 1.0) <= config.pulse_max_xy_mismatch
+    return square and abs(math.log(ppm_x / prior_px_per_mm)) <= math.log(config.pulse_prior_ratio)
+
+
 def choose_pitch(
     grid: GridEstimate, pulse: tuple[float, float] | None, config: CalibrationConfig
 ) -> tuple[float, float, str]:
@@ -115,6 +128,8 @@ def choose_pitch(
     """
     if grid.found:
         return grid.px_per_mm_x, grid.px_per_mm_y, "grid"
+    if pulse is not None and not plausible_pulse_pitch(pulse, grid.px_per_mm_x, config):
+        pulse = None  # a misread pulse (text, a page edge) would scale every value
     if pulse is None:
         return grid.px_per_mm_x, grid.px_per_mm_y, grid.source
     if grid.source == "page-width" and abs(pulse[0] / grid.px_per_mm_x - 1.0) <= config.page_width_agreement:

@@ -18,6 +18,7 @@ from ecgvision.digitize.consistency import ConsistencyConfig, ConsistencyReport,
 from ecgvision.digitize.deskew import DeskewConfig, deskew
 from ecgvision.digitize.grid import GridConfig, find_grid
 from ecgvision.digitize.layout import LayoutConfig, Row, choose_layout, find_pulse, find_rows, find_separators
+from ecgvision.digitize.perspective import PerspectiveConfig, correct_perspective, to_input_coords
 from ecgvision.digitize.trace import TraceEvidenceConfig, colour_trace_probability, trace_probability
 from ecgvision.digitize.vectorize import (
     VectorizeConfig,
@@ -31,11 +32,15 @@ from ecgvision.layouts import LAYOUTS, Layout, segment_samples
 
 PULSE_EDGE_BLANK_MM = 0.5  # columns around the pulse's falling edge hold the edge, not the signal
 SEPARATOR_BLANK_MM = 0.5  # half width blanked around a separator bar (0.7 mm bar: 0.35 mm + anti-aliased rim)
-PLOT_DURATION_STEP_S = 0.5  # a row shorter than the record prints a whole number of half seconds
+PLOT_DURATION_STEP_S = 0.5
+MAX_CLIPPED_FRACTION = 0.01  # a lead with more samples at the +-MAX_ABS_MV clip is misread ...
+MAX_MEDIAN_OFFSET_MV = 2.5  # ... as is one whose median is this far from 0 (ECG sits on its baseline)
+MAX_BASELINE_DISAGREEMENT_MV = 1.0  # pulse zero vs the row's most common height, beyond: use the latter  # a row shorter than the record prints a whole number of half seconds
 
 
 @dataclass(frozen=True)
 class DigitizeConfig:
+    perspective: PerspectiveConfig = field(default_factory=PerspectiveConfig)
     deskew: DeskewConfig = field(default_factory=DeskewConfig)
     grid: GridConfig = field(default_factory=GridConfig)
     trace: TraceEvidenceConfig = field(default_factory=TraceEvidenceConfig)
@@ -130,8 +135,12 @@ def read_row(
         calib.px_per_mm_y,
         config.vectorize,
     )
-    if not math.isfinite(baseline):
-        calib.baseline_y_px[row.index] = row_baseline_mode(trace)
+    mode = row_baseline_mode(trace)
+    # the isoelectric line is the row's most common height; a pulse-derived zero far from it means
+    # the pulse top was misread (text, a grid line), which would shift every value of the row
+    far = abs(baseline - mode) > MAX_BASELINE_DISAGREEMENT_MV * calib.px_per_mv
+    if not math.isfinite(baseline) or (math.isfinite(mode) and far):
+        calib.baseline_y_px[row.index] = mode
     blanks = [(x_start, calib.x0_px + PULSE_EDGE_BLANK_MM * ppm)]
     blanks += [(s - SEPARATOR_BLANK_MM * ppm, s + SEPARATOR_BLANK_MM * ppm) for s in separators]
     band = prob[row.band_top_px : row.band_bottom_px, int(trace.x_px[0]) : int(trace.x_px[-1]) + 1]
@@ -173,15 +182,34 @@ def read_segments(
     return signal, geometry
 
 
-def _to_input_coords(geometry: list[LeadGeometry], angle_deg: float, shape: tuple[int, int]) -> None:
-    """Rotate polylines from the deskewed image back into the input image (in place)."""
-    if not math.isfinite(angle_deg) or angle_deg == 0.0:
-        return
-    height, width = shape
-    matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), angle_deg, 1.0)
-    for g in geometry:
-        if g.polyline_xy_px.size:
-            g.polyline_xy_px = g.polyline_xy_px @ matrix[:, :2].T + matrix[:, 2]
+def drop_implausible_leads(signal_mv: np.ndarray) -> list[int]:
+    """NaN (in place) the leads no ECG takes: pinned at the +-MAX_ABS_MV clip, or far off zero
+    throughout (a misplaced zero line or scale); returns their column indices."""
+    dropped = []
+    for j in range(signal_mv.shape[1]):
+        values = signal_mv[:, j][np.isfinite(signal_mv[:, j])]
+        if values.size == 0:
+            continue
+        clipped = np.mean(np.abs(values) >= MAX_ABS_MV) > MAX_CLIPPED_FRACTION
+        if clipped or abs(float(np.median(values))) > MAX_MEDIAN_OFFSET_MV:
+            signal_mv[:, j] = np.nan
+            dropped.append(j)
+    return dropped
+
+
+def _to_input_coords(
+    geometry: list[LeadGeometry], angle_deg: float, shape: tuple[int, int], homography: np.ndarray | None
+) -> None:
+    """Map polylines from the deskewed (and rectified) page back into the input image (in place)."""
+    if math.isfinite(angle_deg) and angle_deg != 0.0:
+        height, width = shape
+        matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), angle_deg, 1.0)
+        for g in geometry:
+            if g.polyline_xy_px.size:
+                g.polyline_xy_px = g.polyline_xy_px @ matrix[:, :2].T + matrix[:, 2]
+    if homography is not None:
+        for g in geometry:
+            g.polyline_xy_px = to_input_coords(g.polyline_xy_px, homography)
 
 
 def digitize_image(
@@ -215,13 +243,14 @@ def digitize_image(
 
 
 def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, started) -> DigitizationResult:
-    skew = deskew(image_rgb, config.deskew)
+    page = correct_perspective(image_rgb, config.perspective)
+    skew = deskew(page.image_rgb, config.deskew)
     image = skew.image_rgb
     grid = find_grid(image, colour_trace_probability(image, config.trace), config.grid)
     prob = trace_probability(image, grid.px_per_mm_x, config.trace, trace_model)
     rows = find_rows(prob, grid.px_per_mm_y, config.layout)
     if not rows:
-        reasons = "; ".join(r for r in (skew.reason, grid.reason) if r)
+        reasons = "; ".join(r for r in (page.reason, skew.reason, grid.reason) if r)
         return failed_result(
             num_samples, lead_names, f"no trace rows found ({reasons or 'no other notes'})", started
         )
@@ -237,18 +266,24 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
     signal, geometry = read_segments(
         polylines, layout, calib, fs_hz, num_samples, duration_s, lead_names, config
     )
+    implausible = drop_implausible_leads(signal)
     signal, report = check_consistency(signal, lead_names, config.consistency)
-    _to_input_coords(geometry, skew.angle_deg, image_rgb.shape[:2])
+    _to_input_coords(geometry, skew.angle_deg, page.image_rgb.shape[:2], page.homography)
     read = [name for j, name in enumerate(lead_names) if np.isfinite(signal[:, j]).any()]
     printed = {s.lead.casefold() for s in layout.segments(duration_s)}
+    implausible_names = {lead_names[j] for j in implausible}
     failures = {
         name: (
-            "not printed in layout " + layout.name if name.casefold() not in printed else "trace not found"
+            "not printed in layout " + layout.name
+            if name.casefold() not in printed
+            else "implausible amplitude (misread scale or zero line)"
+            if name in implausible_names
+            else "trace not found"
         )
         for name in lead_names
         if name not in read
     }
-    notes = [n for n in (skew.reason, grid.reason, *calib.notes) if n]
+    notes = [n for n in (page.reason, skew.reason, grid.reason, *calib.notes) if n]
     return DigitizationResult(
         signal,
         lead_names,

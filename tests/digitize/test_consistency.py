@@ -48,3 +48,26 @@ def test_flagged_relation_is_dropped_and_a_wholly_inconsistent_page_is_nan():
     misread_page[:, 4] *= -3.0  # aVL too: every relation broken -> the page was misread
     out, report = check_consistency(misread_page, NAMES)
     assert len(report.flagged) == 2 and np.isnan(out).all()
+
+
+def test_implausible_leads_are_dropped_and_plausible_ones_kept():
+    from ecgvision.constants import MAX_ABS_MV
+    from ecgvision.digitize.pipeline import drop_implausible_leads
+
+    t = np.linspace(0, 10, 1000)
+    good = 0.8 * np.sin(2 * np.pi * 1.2 * t)
+    signal = np.column_stack([good, good + 6.0, np.full_like(t, MAX_ABS_MV), good])
+    signal[:500, 3] = np.nan  # a half-read lead is not implausible
+    dropped = drop_implausible_leads(signal)
+    assert dropped == [1, 2]
+    assert np.isnan(signal[:, 1:3]).all() and np.isfinite(signal[:, 0]).all()
+
+
+def test_a_misread_pulse_does_not_set_the_scale():
+    from ecgvision.digitize.calibrate import CalibrationConfig, plausible_pulse_pitch
+
+    config = CalibrationConfig()
+    assert plausible_pulse_pitch((7.9, 7.8), 7.874, config)
+    assert not plausible_pulse_pitch((2.66, -0.057), 7.874, config)  # seen on a photo
+    assert not plausible_pulse_pitch((7.9, 3.9), 7.874, config)  # not square
+    assert not plausible_pulse_pitch((20.0, 20.0), 7.874, config)  # a page 2.5x too small

@@ -1,0 +1,46 @@
+"""Photo geometry: the sheet's corners are found and rectified; scans pass through untouched."""
+
+import cv2
+import numpy as np
+
+from ecgvision.digitize.perspective import correct_perspective, order_corners, to_input_coords
+
+
+def photograph(page: np.ndarray, corners_xy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The page warped onto a dark background so that its corners land on `corners_xy`."""
+    height, width = page.shape[:2]
+    source = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+    matrix = cv2.getPerspectiveTransform(source, corners_xy.astype(np.float32))
+    return cv2.warpPerspective(page, matrix, size, borderValue=(60, 55, 50))
+
+
+def test_a_photographed_page_is_rectified(examples):
+    page = examples[0].image
+    corners = np.array([[180, 140], [2050, 60], [2120, 1560], [120, 1640]], float)
+    photo = photograph(page, corners, (2200, 1700))
+    result = correct_perspective(photo)
+    assert result.homography is not None
+    height, width = result.image_rgb.shape[:2]
+    assert abs(height / width - 8.5 / 11) < 0.01
+    # the rectified page's corners map back onto the photographed corners (within ~1 % of the page)
+    back = to_input_coords(
+        np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], float), result.homography
+    )
+    assert np.abs(back - corners).max() < 20
+    # and the page content is upright again: the grid pitch is the same along x and y
+    from ecgvision.digitize.grid import find_grid
+
+    grid = find_grid(result.image_rgb)
+    assert grid.found and abs(grid.px_per_mm_x / grid.px_per_mm_y - 1) < 0.02
+
+
+def test_a_scan_that_fills_the_frame_is_left_alone(examples):
+    result = correct_perspective(examples[0].image)
+    assert result.homography is None
+    assert result.image_rgb is examples[0].image
+
+
+def test_corners_are_ordered_clockwise_from_top_left():
+    shuffled = np.array([[2100, 1600], [100, 90], [120, 1650], [2000, 50]], float)
+    ordered = order_corners(shuffled)
+    assert ordered.tolist() == [[100, 90], [2000, 50], [2100, 1600], [120, 1650]]
