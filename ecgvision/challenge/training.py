@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from ecgvision.training.signal_data import labels_to_multi_hot
 from ecgvision.training.signal_task import SignalTrainConfig, train_signal_classifier
 
 log = logging.getLogger(__name__)
+TRAIN_LOG = "metrics.jsonl"  # the trainer's JSONL log, kept beside the classifier's weights
 
 
 @dataclass
@@ -104,7 +106,10 @@ def train_from_folder(
         ) as runs:  # checkpoints stay out of the model
             trainer = dataclasses.replace(config.signal.trainer, output_dir=runs, progress=verbose)
             signal_config = dataclasses.replace(config.signal, trainer=trainer)
-            train_signal_classifier(signal_config, train, val, output=folder / "signal_classifier")
+            output = train_signal_classifier(signal_config, train, val, output=folder / "signal_classifier")
+            # The run folder is thrown away; its loss log is kept so the training can be inspected.
+            if (Path(runs) / TRAIN_LOG).is_file():
+                shutil.copyfile(Path(runs) / TRAIN_LOG, output / TRAIN_LOG)
         manifest["classifier"] = "signal-classifier"
         manifest["trained_on"]["signal_records"] = len(arrays.ecg_ids)
     elif verbose:

@@ -41,9 +41,10 @@ class LearnedTraceModel:
         self.device = next(model.parameters()).device
 
     def __call__(self, image_rgb: np.ndarray) -> np.ndarray:
-        images = torch.from_numpy(np.ascontiguousarray(image_rgb)).permute(2, 0, 1)[None].float() / 255.0
+        # The uint8 page crosses to the device (a quarter of float32's bytes) and is scaled there.
+        pixels = torch.from_numpy(np.ascontiguousarray(image_rgb)).permute(2, 0, 1)[None].to(self.device)
         with torch.inference_mode():
-            logits = trace_logits_full_size(self.model, images.to(self.device))
+            logits = trace_logits_full_size(self.model, pixels.float() / 255.0)
         return torch.sigmoid(logits)[0].float().cpu().numpy()
 
 

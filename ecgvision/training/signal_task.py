@@ -83,6 +83,7 @@ def train_signal_classifier(
     """Fit, then tune thresholds on validation; returns the folder holding weights + thresholds."""
     train = train if train is not None else load_folds(config.train_folds, verbose=True)
     val = val if val is not None else load_folds(config.val_folds, verbose=True)
+    torch.manual_seed(config.trainer.seed)  # the initial weights too, not only what fit() seeds
     model = SignalNet(config.net)
     task = SignalClassificationTask(model, build_loss(config.loss))
     train_set = SignalDataset(

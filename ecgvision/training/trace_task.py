@@ -80,6 +80,7 @@ def train_trace_model(config: TraceTrainConfig, output: str | Path | None = None
     train_set = TraceCropDataset(train.signals_mv, train.fs_hz, config.data, config.trainer.seed)
     val_data = dataclasses.replace(config.data, pages_per_epoch=None)
     val_set = TraceCropDataset(val.signals_mv[: config.val_pages], val.fs_hz, val_data, seed=1, fixed=True)
+    torch.manual_seed(config.trainer.seed)  # the initial weights too, not only what fit() seeds
     model = EcgNet(config.net)
     result = Trainer(config.trainer).fit(TraceTask(model, build_loss(config.loss)), train_set, val_set)
     best = from_pretrained(result.best_model_dir or result.final_model_dir, device="cpu")
