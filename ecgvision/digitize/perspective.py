@@ -18,6 +18,10 @@ import numpy as np
 from ecgvision.digitize.grid import LETTER_WIDTH_IN
 
 LETTER_ASPECT = 8.5 / LETTER_WIDTH_IN  # height / width of a landscape letter page
+TEXTURE_SIGMA_PX = 3.0  # high-pass scale of the page texture (a 1 mm grid at 100-300 dpi)
+TEXTURE_WINDOW_PX = 25  # ... averaged over this window
+SIDE_FIT_DISTANCE_PX = 4.0  # outline points this close to a side (work scale) refine its line
+PAGE_CONTRAST = {"texture": 2.0, "brightness": 1.25}  # page / background median to trust a split
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,13 @@ class PerspectiveConfig:
     work_width_px: int = 800  # the sheet is sought on a copy this wide (speed)
     min_page_fraction: float = 0.25  # the sheet covers at least this much of the image ...
     max_page_fraction: float = 0.97  # ... and less than this (else it fills the frame: nothing to do)
-    min_background_contrast: float = 40.0  # paper minus background brightness (0-255) to trust the split
+    min_quad_fill: float = 0.9  # the fitted quadrilateral covers this much of the outline's hull
+    border_margin_fraction: float = (
+        0.01  # outline within this of the image border is where the frame cut the sheet
+    )
+    outline_epsilon: float = 0.004  # polygon approximation tolerance, fraction of the perimeter
+    max_side_bend_deg: float = 2.0  # consecutive pieces bending less than this are one sheet edge
+    min_side_fraction: float = 0.08  # a sheet edge is at least this much of the outline's perimeter
     min_correction_px: float = 3.0  # corners this close to an upright rectangle need no warp
 
 
@@ -47,23 +57,41 @@ def order_corners(points: np.ndarray) -> np.ndarray:
     )
 
 
+def page_texture(image_rgb: np.ndarray) -> np.ndarray:
+    """(H, W) float32: local mean absolute high-pass of the brightness. The printed page (grid,
+    trace, text) is textured at the 1 mm scale; a table or a wall behind it is not."""
+    value = image_rgb.max(axis=2).astype(np.float32)
+    detail = np.abs(value - cv2.GaussianBlur(value, (0, 0), TEXTURE_SIGMA_PX))
+    return cv2.blur(detail, (TEXTURE_WINDOW_PX, TEXTURE_WINDOW_PX))
+
+
+def page_mask(
+    image_rgb: np.ndarray, scale: float, config: PerspectiveConfig
+) -> tuple[np.ndarray | None, str]:
+    """uint8 mask of the sheet at `scale`: textured (gridded) pixels, else bright ones (plain paper)."""
+    size = (max(1, int(round(image_rgb.shape[1] * scale))), max(1, int(round(image_rgb.shape[0] * scale))))
+    for name, evidence in (("texture", page_texture(image_rgb)), ("brightness", image_rgb.max(axis=2))):
+        small = cv2.resize(evidence.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        small = cv2.GaussianBlur(small, (0, 0), 2.0)
+        levels = cv2.normalize(small, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+        _, mask = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        inside, outside = small[mask > 0], small[mask == 0]
+        if (
+            outside.size
+            and inside.size
+            and float(np.median(inside)) > PAGE_CONTRAST[name] * max(float(np.median(outside)), 1e-3)
+        ):
+            return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)), ""
+    return None, "no page edge (no background that differs from the paper)"
+
+
 def find_page_corners(image_rgb: np.ndarray, config: PerspectiveConfig) -> tuple[np.ndarray | None, str]:
     """(4, 2) page corners in input pixels, or (None, why not)."""
-    height, width = image_rgb.shape[:2]
-    scale = min(1.0, config.work_width_px / width)
-    small = cv2.resize(image_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    value = cv2.GaussianBlur(small.max(axis=2), (0, 0), 2.0)
-    threshold, mask = cv2.threshold(value, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    paper, background = (
-        float(value[mask > 0].mean()),
-        float(value[mask == 0].mean()) if (mask == 0).any() else 255.0,
-    )
-    if paper - background < config.min_background_contrast:
-        return None, "no page edge (no background darker than the paper)"
-    mask = cv2.morphologyEx(
-        mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)
-    )  # the trace and grid are dark too
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    scale = min(1.0, config.work_width_px / image_rgb.shape[1])
+    mask, reason = page_mask(image_rgb, scale, config)
+    if mask is None:
+        return None, reason
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     if not contours:
         return None, "no page outline"
     page = max(contours, key=cv2.contourArea)
@@ -71,12 +99,100 @@ def find_page_corners(image_rgb: np.ndarray, config: PerspectiveConfig) -> tuple
     if not config.min_page_fraction <= fraction <= config.max_page_fraction:
         return None, f"page outline covers {fraction:.0%} of the image: not a photographed sheet"
     hull = cv2.convexHull(page)
-    perimeter = cv2.arcLength(hull, True)
-    for epsilon in (0.01, 0.02, 0.03, 0.05):
-        quad = cv2.approxPolyDP(hull, epsilon * perimeter, True)
-        if len(quad) == 4:
-            return order_corners(quad.reshape(4, 2) / scale), ""
-    return None, "page outline is not a quadrilateral (a corner is cut off)"
+    corners, reason = sheet_corners(
+        hull.reshape(-1, 2).astype(np.float64), page.reshape(-1, 2).astype(np.float64), mask.shape, config
+    )
+    return (None, reason) if corners is None else (corners / scale, "")
+
+
+def on_image_border(a: np.ndarray, b: np.ndarray, shape: tuple[int, int], margin: float) -> bool:
+    """True when the segment a-b runs along one border of an image of `shape` (the cut of the frame)."""
+    height, width = shape
+    for axis, limit in ((0, 0.0), (0, width - 1.0), (1, 0.0), (1, height - 1.0)):
+        if abs(a[axis] - limit) <= margin and abs(b[axis] - limit) <= margin:
+            return True
+    return False
+
+
+def intersect(p1: np.ndarray, p2: np.ndarray, q1: np.ndarray, q2: np.ndarray) -> np.ndarray | None:
+    """Intersection of the lines p1-p2 and q1-q2 (None when parallel)."""
+    d1, d2 = p2 - p1, q2 - q1
+    denom = d1[0] * d2[1] - d1[1] * d2[0]
+    if abs(denom) < 1e-9:
+        return None
+    t = ((q1[0] - p1[0]) * d2[1] - (q1[1] - p1[1]) * d2[0]) / denom
+    return p1 + t * d1
+
+
+def angle_between(first: tuple[np.ndarray, np.ndarray], second: tuple[np.ndarray, np.ndarray]) -> float:
+    """Angle in degrees between the directions of two segments."""
+    d1, d2 = first[1] - first[0], second[1] - second[0]
+    cosine = np.dot(d1, d2) / max(np.linalg.norm(d1) * np.linalg.norm(d2), 1e-12)
+    return math.degrees(math.acos(float(np.clip(cosine, -1.0, 1.0))))
+
+
+def fit_side(side: tuple[np.ndarray, np.ndarray], outline_xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The side refitted (least squares) to the outline points along its middle 80 %: the
+    approximating polygon's vertices are only roughly on the sheet's corners."""
+    a, b = side
+    direction = (b - a) / np.linalg.norm(b - a)
+    normal = np.array([-direction[1], direction[0]])
+    along = (outline_xy - a) @ direction
+    length = float(np.linalg.norm(b - a))
+    near = (
+        (np.abs((outline_xy - a) @ normal) < SIDE_FIT_DISTANCE_PX)
+        & (along > 0.1 * length)
+        & (along < 0.9 * length)
+    )
+    if near.sum() < 10:
+        return side
+    vx, vy, x0, y0 = cv2.fitLine(outline_xy[near].astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+    point = np.array([x0, y0], dtype=np.float64)
+    return point, point + np.array([vx, vy], dtype=np.float64)
+
+
+def sheet_corners(
+    hull_xy: np.ndarray, outline_xy: np.ndarray, shape: tuple[int, int], config: PerspectiveConfig
+) -> tuple[np.ndarray | None, str]:
+    """The sheet's 4 corners from its outline: the outline's straight sides that are not the image
+    border, extended to meet (a corner the photo cut off lies outside the image)."""
+    outline = hull_xy.astype(np.float32).reshape(-1, 1, 2)
+    perimeter = cv2.arcLength(outline, True)
+    # fine enough that a sheet edge and the frame border it meets at a shallow angle stay apart
+    polygon = cv2.approxPolyDP(outline, config.outline_epsilon * perimeter, True).reshape(-1, 2)
+    margin = config.border_margin_fraction * max(shape)
+    sides: list[tuple[np.ndarray, np.ndarray]] = []
+    for k in range(len(polygon)):
+        a, b = polygon[k].astype(np.float64), polygon[(k + 1) % len(polygon)].astype(np.float64)
+        if on_image_border(a, b, shape, margin):
+            continue
+        if (
+            sides
+            and np.allclose(sides[-1][1], a)
+            and angle_between(sides[-1], (a, b)) < config.max_side_bend_deg
+        ):
+            sides[-1] = (sides[-1][0], b)  # one straight edge split by the approximation
+        else:
+            sides.append((a, b))
+    if (
+        len(sides) > 1
+        and np.allclose(sides[-1][1], sides[0][0])
+        and angle_between(sides[-1], sides[0]) < config.max_side_bend_deg
+    ):
+        sides[0] = (sides.pop()[0], sides[0][1])
+    sides = [(a, b) for a, b in sides if np.linalg.norm(b - a) >= config.min_side_fraction * perimeter]
+    if len(sides) != 4:
+        return None, f"{len(sides)} sheet edges visible (4 needed to rectify)"
+    sides = [fit_side(side, outline_xy) for side in sides]
+    corners = [intersect(*sides[k - 1], *sides[k]) for k in range(4)]
+    if any(c is None for c in corners):
+        return None, "sheet edges are parallel"
+    corners = order_corners(np.array(corners))
+    if cv2.contourArea(corners.astype(np.float32)) < config.min_quad_fill * cv2.contourArea(
+        hull_xy.astype(np.float32)
+    ):
+        return None, "page outline is not a quadrilateral"
+    return corners, ""
 
 
 def correct_perspective(image_rgb: np.ndarray, config: PerspectiveConfig | None = None) -> PerspectiveResult:

@@ -44,3 +44,20 @@ def test_corners_are_ordered_clockwise_from_top_left():
     shuffled = np.array([[2100, 1600], [100, 90], [120, 1650], [2000, 50]], float)
     ordered = order_corners(shuffled)
     assert ordered.tolist() == [[100, 90], [2000, 50], [2100, 1600], [120, 1650]]
+
+
+def test_a_sheet_cut_by_the_frame_is_rectified_from_its_visible_edges(examples):
+    """The top-left corner lies outside the photo: the two edges that meet there are extended."""
+    corners = np.array([[-70, 120], [2060, 50], [2130, 1580], [110, 1660]], float)
+    photo = photograph(examples[0].image, corners, (2200, 1700))
+    result = correct_perspective(photo)
+    assert result.homography is not None, result.reason
+    height, width = result.image_rgb.shape[:2]
+    page = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], float)
+    assert np.abs(to_input_coords(page, result.homography) - corners).max() < 25
+
+
+def test_a_sheet_with_a_side_out_of_frame_is_left_unwarped(examples):
+    corners = np.array([[-300, 100], [2050, 60], [2120, 1600], [-300, 1650]], float)  # left edge unseen
+    result = correct_perspective(photograph(examples[0].image, corners, (2200, 1700)))
+    assert result.homography is None and "edges visible" in result.reason
