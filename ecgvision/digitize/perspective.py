@@ -37,6 +37,9 @@ class PerspectiveConfig:
     outline_epsilon: float = 0.004  # polygon approximation tolerance, fraction of the perimeter
     max_side_bend_deg: float = 2.0  # consecutive pieces bending less than this are one sheet edge
     min_side_fraction: float = 0.08  # a sheet edge is at least this much of the outline's perimeter
+    min_keystone_deg: float = (
+        3.0  # corners closer than this to 90 deg: a rotated rectangle (a scan), left to deskew
+    )
     min_correction_px: float = 3.0  # corners this close to an upright rectangle need no warp
 
 
@@ -195,6 +198,15 @@ def sheet_corners(
     return corners, ""
 
 
+def max_corner_skew_deg(corners: np.ndarray) -> float:
+    """Largest deviation from 90 degrees of the quadrilateral's corner angles (0 for a rectangle)."""
+    skews = []
+    for k in range(4):
+        before, after = corners[k - 1] - corners[k], corners[(k + 1) % 4] - corners[k]
+        skews.append(abs(90.0 - angle_between((np.zeros(2), before), (np.zeros(2), after))))
+    return max(skews)
+
+
 def correct_perspective(image_rgb: np.ndarray, config: PerspectiveConfig | None = None) -> PerspectiveResult:
     """Warp the photographed sheet to an upright landscape page as wide as the input image."""
     config = config or PerspectiveConfig()
@@ -212,6 +224,9 @@ def correct_perspective(image_rgb: np.ndarray, config: PerspectiveConfig | None 
     )
     if np.abs(corners - target).max() < config.min_correction_px:
         return PerspectiveResult(image_rgb, None)
+    if max_corner_skew_deg(corners) < config.min_keystone_deg:
+        # a rotated rectangle (a skewed scan): the rotation search is more precise than the outline
+        return PerspectiveResult(image_rgb, None, "sheet outline is a rectangle: rotation only")
     homography = cv2.getPerspectiveTransform(corners.astype(np.float32), target.astype(np.float32))
     warped = cv2.warpPerspective(
         image_rgb, homography, (out_width, out_height), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)

@@ -61,3 +61,14 @@ def test_a_sheet_with_a_side_out_of_frame_is_left_unwarped(examples):
     corners = np.array([[-300, 100], [2050, 60], [2120, 1600], [-300, 1650]], float)  # left edge unseen
     result = correct_perspective(photograph(examples[0].image, corners, (2200, 1700)))
     assert result.homography is None and "edges visible" in result.reason
+
+
+def test_a_rotated_rectangular_sheet_is_left_to_the_rotation_search(examples):
+    """A skewed scan (a rotated rectangle on a dark platen) is not warped: deskew is more precise."""
+    angle = np.deg2rad(4.0)
+    centre = np.array([1100.0, 850.0])
+    half = np.array([[-1000, -773], [1000, -773], [1000, 773], [-1000, 773]], float)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    corners = half @ rotation.T + centre
+    result = correct_perspective(photograph(examples[0].image, corners, (2200, 1700)))
+    assert result.homography is None and "rotation only" in result.reason
