@@ -85,7 +85,7 @@ def page_mask(
             and float(np.median(inside)) > PAGE_CONTRAST[name] * max(float(np.median(outside)), 1e-3)
         ):
             return cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)), ""
-    return None, "no page edge (no background that differs from the paper)"
+    return None, ""  # no background that differs from the paper: a scan, nothing to rectify
 
 
 def find_page_corners(image_rgb: np.ndarray, config: PerspectiveConfig) -> tuple[np.ndarray | None, str]:
@@ -100,7 +100,7 @@ def find_page_corners(image_rgb: np.ndarray, config: PerspectiveConfig) -> tuple
     page = max(contours, key=cv2.contourArea)
     fraction = cv2.contourArea(page) / float(mask.size)
     if not config.min_page_fraction <= fraction <= config.max_page_fraction:
-        return None, f"page outline covers {fraction:.0%} of the image: not a photographed sheet"
+        return None, ""  # the page fills the frame (a scan) or no sheet stands out: nothing to rectify
     hull = cv2.convexHull(page)
     corners, reason = sheet_corners(
         hull.reshape(-1, 2).astype(np.float64), page.reshape(-1, 2).astype(np.float64), mask.shape, config
