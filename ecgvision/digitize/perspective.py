@@ -68,9 +68,7 @@ def page_texture(image_rgb: np.ndarray) -> np.ndarray:
     return cv2.blur(detail, (TEXTURE_WINDOW_PX, TEXTURE_WINDOW_PX))
 
 
-def page_mask(
-    image_rgb: np.ndarray, scale: float, config: PerspectiveConfig
-) -> tuple[np.ndarray | None, str]:
+def page_mask(image_rgb: np.ndarray, scale: float) -> tuple[np.ndarray | None, str]:
     """uint8 mask of the sheet at `scale`: textured (gridded) pixels, else bright ones (plain paper)."""
     size = (max(1, int(round(image_rgb.shape[1] * scale))), max(1, int(round(image_rgb.shape[0] * scale))))
     for name, evidence in (("texture", page_texture(image_rgb)), ("brightness", image_rgb.max(axis=2))):
@@ -91,7 +89,7 @@ def page_mask(
 def find_page_corners(image_rgb: np.ndarray, config: PerspectiveConfig) -> tuple[np.ndarray | None, str]:
     """(4, 2) page corners in input pixels, or (None, why not)."""
     scale = min(1.0, config.work_width_px / image_rgb.shape[1])
-    mask, reason = page_mask(image_rgb, scale, config)
+    mask, reason = page_mask(image_rgb, scale)
     if mask is None:
         return None, reason
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)

@@ -32,10 +32,10 @@ from ecgvision.layouts import LAYOUTS, Layout, segment_samples
 
 PULSE_EDGE_BLANK_MM = 0.5  # columns around the pulse's falling edge hold the edge, not the signal
 SEPARATOR_BLANK_MM = 0.5  # half width blanked around a separator bar (0.7 mm bar: 0.35 mm + anti-aliased rim)
-PLOT_DURATION_STEP_S = 0.5
+PLOT_DURATION_STEP_S = 0.5  # a row shorter than the record prints a whole number of half seconds
 MAX_CLIPPED_FRACTION = 0.01  # a lead with more samples at the +-MAX_ABS_MV clip is misread ...
 MAX_MEDIAN_OFFSET_MV = 2.5  # ... as is one whose median is this far from 0 (ECG sits on its baseline)
-MAX_BASELINE_DISAGREEMENT_MV = 1.0  # pulse zero vs the row's most common height, beyond: use the latter  # a row shorter than the record prints a whole number of half seconds
+MAX_BASELINE_DISAGREEMENT_MV = 1.0  # pulse zero vs the row's most common height; beyond it, the latter
 
 
 @dataclass(frozen=True)
