@@ -1,8 +1,8 @@
 """Batch inference throughput: images per second with 1 and 2 workers (and run_model.py for reference).
 
-Usage: .venv/bin/python bench/bench_batch.py [--records 24] [--no-record]
+Usage: .venv/bin/python bench/bench_batch.py [--records 24] [--model model] [--no-record]
 Builds a small rendered set (N shared PTB-XL fold-9 records, 500 Hz, one clean 200 dpi image each),
-trains the current default models on it with `python train_model.py`, hides it, then times
+trains models on it with `python train_model.py` (or takes `--model`, e.g. the bundled `model/`), hides it, then times
 `ecgvision.batch.run_batch` (wall time, including pool start-up and model loading) and the
 run_model.py script. Prints the figures and appends a JSON line to bench/results/batch.jsonl.
 """
@@ -47,11 +47,13 @@ def run_script(*args: str) -> float:
     return time.perf_counter() - start
 
 
-def measure(work: Path, num_records: int) -> dict:
+def measure(work: Path, num_records: int, model: Path | None = None) -> dict:
+    """Throughput of `model` (default: models trained on the set itself by train_model.py)."""
     train, hidden = build_set(work, num_records)
-    model = work / "model"
-    train_s = run_script("train_model.py", "-d", str(train), "-m", str(model))
-    figures: dict = {"records": num_records, "fs_hz": FS_HZ, "train_model_s": round(train_s, 2)}
+    figures: dict = {"records": num_records, "fs_hz": FS_HZ}
+    if model is None:
+        model = work / "model"
+        figures["train_model_s"] = round(run_script("train_model.py", "-d", str(train), "-m", str(model)), 2)
     for workers in (1, 2):
         summary = run_batch(hidden, model, work / f"out{workers}", workers=workers, progress=False)
         assert summary.num_failed == 0, summary.format()
@@ -73,9 +75,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=24, help="rendered records (one image each)")
     parser.add_argument("--no-record", action="store_true", help="do not append to batch.jsonl")
+    parser.add_argument(
+        "--model", type=Path, help="time this model folder (e.g. model) instead of training one"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
-        figures = measure(Path(tmp), args.records)
+        figures = measure(Path(tmp), args.records, args.model.resolve() if args.model else None)
     print(json.dumps(figures))
     if not args.no_record:
         append_jsonl(RESULTS, figures)
