@@ -21,9 +21,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from bench_pages import load_worker_models, render_page  # bench/ is on sys.path
 from results_log import append_submission, git_commit  # bench/ is on sys.path
 
-from ecgvision.challenge.entry import load_models
 from ecgvision.classify.fusion import FUSION_MODES, fit_fusion
 from ecgvision.classify.image_classifier import ImageDxClassifier
 from ecgvision.constants import CLASSES, LEADS
@@ -31,7 +31,7 @@ from ecgvision.data.prepare_ptbxl import resample_signal
 from ecgvision.data.signal_arrays import load_folds, subset
 from ecgvision.evaluation.metrics import compute_f_measure
 from ecgvision.models.weights import read_model_meta
-from ecgvision.render.config import RenderConfig, with_variant
+from ecgvision.render.config import RenderConfig
 from ecgvision.render.render import render_record
 from ecgvision.training.image_dx_task import labelled_only
 
@@ -42,10 +42,7 @@ _MODELS = None
 
 def _init(model_folder: str, image_dx_folder: str) -> None:
     global _MODELS
-    import torch
-
-    torch.set_num_threads(1)
-    digitizer, classifier = load_models(model_folder)
+    digitizer, classifier = load_worker_models(model_folder)
     _MODELS = (digitizer, classifier.signal_classifier, ImageDxClassifier.load(image_dx_folder))
 
 
@@ -54,9 +51,7 @@ def probabilities_one(job: tuple[np.ndarray, float, str, int]) -> tuple[np.ndarr
     signal_mv, fs_hz, variant, seed = job
     digitizer, signal_classifier, image_classifier = _MODELS
     signal = resample_signal(signal_mv.astype(np.float64), fs_hz, FS_HZ)
-    rng = np.random.default_rng(seed)
-    name, config = with_variant(RenderConfig(), variant, rng)
-    page = render_record(signal, FS_HZ, config, rng, variant=name)
+    page = render_page(signal, FS_HZ, variant, seed)
     started = time.perf_counter()
     digitized = digitizer.digitize([page.image], FS_HZ, signal.shape[0], list(LEADS))
     signal_p = signal_classifier.probabilities(digitized, FS_HZ, list(LEADS))

@@ -25,18 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from bench_pages import record_signal, render_page  # bench/ is on sys.path
 from results_log import SUBMISSIONS, append_submission, git_commit  # bench/ is on sys.path
 
 from ecgvision.constants import LEADS
 from ecgvision.data.archives import cache_dir, extract_fold
-from ecgvision.data.prepare_ptbxl import resample_signal
 from ecgvision.digitize.pipeline import digitize_image
 from ecgvision.evaluation.metrics import align_signals, compute_snr
-from ecgvision.io.records import load_signals
-from ecgvision.render.config import RenderConfig, with_variant
-from ecgvision.render.render import render_record
+from ecgvision.render.config import RenderConfig
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VARIANTS = ("clean", "scan", "bw", "photo", "stained", "mix")
 _TRACE_MODEL = None  # per worker process: loaded once by _init_worker
 
@@ -80,12 +77,6 @@ def _init_worker(trace_model_dir: str | None) -> None:
     _TRACE_MODEL = load_trace_model_or_none(trace_model_dir)
 
 
-def record_signal(record: str, fs_hz: float) -> np.ndarray:
-    """(N, 12) mV in LEADS order, resampled from the record's rate to `fs_hz`."""
-    signal, fs_record = load_signals(record, list(LEADS))
-    return signal if fs_hz == fs_record else resample_signal(signal, fs_record, fs_hz)
-
-
 def mean_lead_snr(reference: np.ndarray, estimate: np.ndarray, fs_hz: float) -> float:
     """Mean over the leads of the Challenge SNR after the Challenge alignment (dB)."""
     values = [
@@ -98,9 +89,7 @@ def mean_lead_snr(reference: np.ndarray, estimate: np.ndarray, fs_hz: float) -> 
 def run_job(job: Job) -> Outcome:
     """Render, digitize and score one image."""
     signal = record_signal(job.record, job.fs_hz)
-    rng = np.random.default_rng(job.seed)
-    name, config = with_variant(RenderConfig(grid_mode=job.grid_mode), job.variant, rng)
-    rendered = render_record(signal, job.fs_hz, config, rng, variant=name)
+    rendered = render_page(signal, job.fs_hz, job.variant, job.seed, RenderConfig(grid_mode=job.grid_mode))
     started = time.perf_counter()
     result = digitize_image(rendered.image, job.fs_hz, signal.shape[0], list(LEADS), trace_model=_TRACE_MODEL)
     seconds = time.perf_counter() - started

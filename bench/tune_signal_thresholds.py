@@ -24,21 +24,22 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from bench_pages import (  # bench/ is on sys.path
+    add_model_arguments,
+    load_worker_models,
+    record_signal,
+    render_page,
+)
 from results_log import append_submission, git_commit  # bench/ is on sys.path
 
 from ecgvision.challenge.entry import load_models
 from ecgvision.classify.thresholds import f_measure, tune_thresholds
 from ecgvision.constants import CLASSES, LEADS
 from ecgvision.data.archives import cache_dir, ecg_id_of, extract_fold
-from ecgvision.data.prepare_ptbxl import resample_signal
 from ecgvision.data.ptbxl import PtbxlLabeler
 from ecgvision.io.atomic import atomic_write_text
-from ecgvision.io.records import load_signals
-from ecgvision.render.config import RenderConfig, with_variant
-from ecgvision.render.render import render_record
 from ecgvision.training.signal_data import labels_to_multi_hot
 
-REPO = Path(__file__).resolve().parents[1]
 FS_HZ = 500.0
 SEED_OFFSET = 500_000  # render seeds disjoint from bench_classify.py's
 _MODELS = None
@@ -46,21 +47,15 @@ _MODELS = None
 
 def _init(model_folder: str) -> None:
     global _MODELS
-    import torch
-
-    torch.set_num_threads(1)
-    _MODELS = load_models(model_folder)
+    _MODELS = load_worker_models(model_folder)
 
 
 def probabilities_one(job: tuple[str, str, int]) -> np.ndarray:
     """Signal-classifier probabilities (num_classes,) of one rendered, digitized page; NaN if unread."""
     record, variant, seed = job
     digitizer, classifier = _MODELS
-    signal, fs = load_signals(record, list(LEADS))
-    signal = resample_signal(signal, fs, FS_HZ)
-    rng = np.random.default_rng(seed)
-    name, config = with_variant(RenderConfig(), variant, rng)
-    page = render_record(signal, FS_HZ, config, rng, variant=name)
+    signal = record_signal(record, FS_HZ)
+    page = render_page(signal, FS_HZ, variant, seed)
     digitized = digitizer.digitize([page.image], FS_HZ, signal.shape[0], list(LEADS))
     return classifier.signal_classifier.probabilities(digitized, FS_HZ, list(LEADS))
 
@@ -109,10 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", default=str(REPO / "model"))
-    parser.add_argument("--records", type=int, default=300)
-    parser.add_argument("--variants", nargs="+", default=["clean", "mix"])
-    parser.add_argument("--workers", type=int, default=2)
+    add_model_arguments(parser, records=300)
     parser.add_argument("--min-positives", type=int, default=3)
     parser.add_argument("--write", action="store_true", help="store the thresholds in the model folder")
     args = parser.parse_args(argv)
