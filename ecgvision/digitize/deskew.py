@@ -3,7 +3,8 @@
 For a small rotation theta, a horizontal line y = y0 becomes y = y0 - x tan(theta) (image y down,
 counter-clockwise positive as in cv2.getRotationMatrix2D). Shearing the ink points back by
 x tan(theta) makes the row histogram sharpest at the true angle; a coarse-to-fine search over
-+-max_angle finds it to ~0.02 deg. Perspective correction is a later stage (`correct_perspective`).
++-max_angle finds it to ~0.02 deg. A photographed sheet's perspective is undone before, in
+`ecgvision.digitize.perspective`.
 """
 
 from __future__ import annotations
@@ -109,11 +110,6 @@ def rotate_image(image_rgb: np.ndarray, angle_deg: float) -> np.ndarray:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(255, 255, 255),
     )
-
-
-def correct_perspective(image_rgb: np.ndarray) -> tuple[np.ndarray, str]:
-    """Hook for a homography from the grid's vanishing lines; today the identity."""
-    return image_rgb, "perspective correction not implemented (identity)"
 
 
 def rotate_binary_image(image_rgb: np.ndarray, angle_deg: float) -> np.ndarray:

@@ -197,6 +197,15 @@ def drop_implausible_leads(signal_mv: np.ndarray) -> list[int]:
     return dropped
 
 
+def failure_reason(lead: str, layout: Layout, printed: set[str], implausible: set[str]) -> str:
+    """Why an unread lead is NaN: not on the page, read but implausible, or its trace not found."""
+    if lead.casefold() not in printed:
+        return "not printed in layout " + layout.name
+    if lead in implausible:
+        return "implausible amplitude (misread scale or zero line)"
+    return "trace not found"
+
+
 def _to_input_coords(
     geometry: list[LeadGeometry], angle_deg: float, shape: tuple[int, int], homography: np.ndarray | None
 ) -> None:
@@ -273,13 +282,7 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
     printed = {s.lead.casefold() for s in layout.segments(duration_s)}
     implausible_names = {lead_names[j] for j in implausible}
     failures = {
-        name: (
-            "not printed in layout " + layout.name
-            if name.casefold() not in printed
-            else "implausible amplitude (misread scale or zero line)"
-            if name in implausible_names
-            else "trace not found"
-        )
+        name: failure_reason(name, layout, printed, implausible_names)
         for name in lead_names
         if name not in read
     }
