@@ -66,7 +66,7 @@ from tqdm.auto import tqdm
 import ecgvision
 from ecgvision.batch.outputs import save_outputs
 from ecgvision.challenge.entry import load_models, run_models, train_models
-from ecgvision.challenge.training import TRAIN_LOG, ChallengeTrainConfig
+from ecgvision.challenge.training import ChallengeTrainConfig
 from ecgvision.config import load_config, save_config
 from ecgvision.data.hidden import hide_folder
 from ecgvision.data.prepare_ptbxl import TRAINING_FOLDS, prepare_ptbxl
@@ -77,6 +77,7 @@ from ecgvision.io.headers import load_header, parse_header
 from ecgvision.io.images import load_images
 from ecgvision.io.records import find_records
 from ecgvision.render.dataset_writer import write_rendered_records
+from ecgvision.training.trainer import METRICS_LOG
 
 STARTED_S = time.monotonic()
 REPO_ROOT = Path(ecgvision.__file__).resolve().parents[1]
@@ -168,7 +169,7 @@ The trainer logs one JSON line per logged step (`kind: train`, loss, lr) and per
 (`kind: eval`, validation macro F); `train_models` keeps that log beside the classifier's weights."""
 
 LOSS = """\
-log_path = paths["model"] / "signal_classifier" / TRAIN_LOG
+log_path = paths["model"] / "signal_classifier" / METRICS_LOG
 train_log = pd.read_json(log_path, lines=True)
 steps, evals = train_log[train_log.kind == "train"], train_log[train_log.kind == "eval"]
 figure, (ax_loss, ax_f) = plt.subplots(1, 2, figsize=(11, 3.5))

@@ -32,9 +32,9 @@ from ecgvision.io.headers import load_header, parse_header
 from ecgvision.io.records import find_records, has_signal_file, load_labels, load_signals
 from ecgvision.training.signal_data import labels_to_multi_hot
 from ecgvision.training.signal_task import SignalTrainConfig, train_signal_classifier
+from ecgvision.training.trainer import METRICS_LOG
 
 log = logging.getLogger(__name__)
-TRAIN_LOG = "metrics.jsonl"  # the trainer's JSONL log, kept beside the classifier's weights
 
 
 @dataclass
@@ -108,8 +108,8 @@ def train_from_folder(
             signal_config = dataclasses.replace(config.signal, trainer=trainer)
             output = train_signal_classifier(signal_config, train, val, output=folder / "signal_classifier")
             # The run folder is thrown away; its loss log is kept so the training can be inspected.
-            if (Path(runs) / TRAIN_LOG).is_file():
-                shutil.copyfile(Path(runs) / TRAIN_LOG, output / TRAIN_LOG)
+            if (Path(runs) / METRICS_LOG).is_file():
+                shutil.copyfile(Path(runs) / METRICS_LOG, output / METRICS_LOG)
         manifest["classifier"] = "signal-classifier"
         manifest["trained_on"]["signal_records"] = len(arrays.ecg_ids)
     elif verbose:

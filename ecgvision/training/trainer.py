@@ -42,6 +42,7 @@ from ecgvision.training.runtime import move_to_device, seed_everything, seed_wor
 
 log = logging.getLogger(__name__)
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+METRICS_LOG = "metrics.jsonl"  # the JSONL training log in the output folder
 
 
 @dataclass
@@ -171,12 +172,12 @@ class Trainer:
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.info.is_main:
-            with open(self.output_dir / "metrics.jsonl", "a") as handle:
+            with open(self.output_dir / METRICS_LOG, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
 
     def _truncate_log(self, step: int) -> None:
         """Drop log lines written after the checkpoint we resume from (they will be redone)."""
-        path = self.output_dir / "metrics.jsonl"
+        path = self.output_dir / METRICS_LOG
         if self.info.is_main and path.is_file():
             kept = [ln for ln in path.read_text().splitlines() if ln and json.loads(ln)["step"] <= step]
             atomic_write_text(path, "".join(line + "\n" for line in kept))
