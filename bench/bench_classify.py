@@ -20,6 +20,7 @@ import numpy as np
 from bench_pages import (  # bench/ is on sys.path
     add_model_arguments,
     load_worker_models,
+    per_class_table,
     record_signal,
     render_page,
 )
@@ -28,7 +29,6 @@ from results_log import append_submission, git_commit  # bench/ is on sys.path
 from ecgvision.constants import LEADS
 from ecgvision.data.archives import cache_dir, ecg_id_of, extract_fold
 from ecgvision.data.ptbxl import PtbxlLabeler
-from ecgvision.evaluation.metrics import compute_f_measure
 
 REPO = Path(__file__).resolve().parents[1]
 FS_HZ = 500.0
@@ -52,14 +52,6 @@ def classify_one(job: tuple[str, str, int]) -> tuple[list[str], list[str], float
     seconds = time.perf_counter() - started
     from_truth = classifier.labels(page.truth.reference_mv, FS_HZ, list(LEADS))
     return from_image, from_truth, seconds
-
-
-def per_class_table(reference: list[list[str]], predicted: list[list[str]]) -> dict:
-    macro, classes, per_class = compute_f_measure(reference, predicted)
-    return {
-        "macro_f": round(float(macro), 4),
-        "per_class_f": {c: round(float(f), 3) for c, f in zip(classes, per_class, strict=True)},
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

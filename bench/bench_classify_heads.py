@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from bench_pages import load_worker_models, render_page  # bench/ is on sys.path
+from bench_pages import load_worker_models, per_class_table, render_page  # bench/ is on sys.path
 from results_log import append_submission, git_commit  # bench/ is on sys.path
 
 from ecgvision.classify.fusion import FUSION_MODES, fit_fusion
@@ -29,7 +29,6 @@ from ecgvision.classify.image_classifier import ImageDxClassifier
 from ecgvision.constants import CLASSES, LEADS
 from ecgvision.data.prepare_ptbxl import resample_signal
 from ecgvision.data.signal_arrays import load_folds, subset
-from ecgvision.evaluation.metrics import compute_f_measure
 from ecgvision.models.weights import read_model_meta
 from ecgvision.render.config import RenderConfig
 from ecgvision.render.render import render_record
@@ -104,14 +103,6 @@ def decide_all(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return (np.nan_to_num(probabilities, nan=0.0) > thresholds) & finite
 
 
-def score(targets: np.ndarray, predicted: np.ndarray) -> dict:
-    macro, classes, per_class = compute_f_measure(names(targets), names(predicted))
-    return {
-        "macro_f": round(float(macro), 4),
-        "per_class_f": {c: round(float(f), 3) for c, f in zip(classes, per_class, strict=True)},
-    }
-
-
 def split_records(image_dx: str, records: int, fit_records: int):
     """(benchmark arrays: first `records`, fit arrays: last `fit_records`) of labelled fold 9."""
     fold9 = labelled_only(load_folds((9,)))
@@ -136,12 +127,18 @@ def evaluate_heads(
     results = {}
     for variant, p in bench.items():
         r = {
-            "signal_only": score(bench_targets, decide_all(p["signal"], signal_thresholds)),
-            "image_only": score(bench_targets, decide_all(p["image"], image_thresholds)),
+            "signal_only": per_class_table(
+                names(bench_targets), names(decide_all(p["signal"], signal_thresholds))
+            ),
+            "image_only": per_class_table(
+                names(bench_targets), names(decide_all(p["image"], image_thresholds))
+            ),
         }
         for mode, fusion in fusions.items():
             fused = fusion.probabilities(p["image"], p["signal"])
-            r[f"fused_{mode}"] = score(bench_targets, decide_all(fused, np.asarray(fusion.thresholds)))
+            r[f"fused_{mode}"] = per_class_table(
+                names(bench_targets), names(decide_all(fused, np.asarray(fusion.thresholds)))
+            )
         r["digitization_failed_records"] = int((~np.isfinite(p["signal"]).all(axis=1)).sum())
         r["seconds_per_image_image_head"] = round(float(np.mean(p["s_image"])), 4)
         r["seconds_per_image_digitize_signal"] = round(float(np.mean(p["s_signal"])), 3)

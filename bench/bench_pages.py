@@ -1,4 +1,5 @@
-"""What the benchmarks share: a record's signal at a rate, one rendered page, the models of a worker."""
+"""What the benchmarks share: a record's signal at a rate, one rendered page, the models of a worker,
+the per-class F table and the common arguments."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from ecgvision.constants import LEADS
 from ecgvision.data.prepare_ptbxl import resample_signal
+from ecgvision.evaluation.metrics import compute_f_measure
 from ecgvision.io.records import load_signals
 from ecgvision.render.config import RenderConfig, with_variant
 from ecgvision.render.render import render_record
@@ -39,6 +41,15 @@ def load_worker_models(model_folder: str):
 
     torch.set_num_threads(1)
     return load_models(model_folder)
+
+
+def per_class_table(reference: list[list[str]], predicted: list[list[str]]) -> dict:
+    """Challenge macro F and F per class (classes present) of predicted vs reference label lists."""
+    macro, classes, per_class = compute_f_measure(reference, predicted)
+    return {
+        "macro_f": round(float(macro), 4),
+        "per_class_f": {c: round(float(f), 3) for c, f in zip(classes, per_class, strict=True)},
+    }
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, records: int) -> None:

@@ -33,7 +33,7 @@ from bench_pages import (  # bench/ is on sys.path
 from results_log import append_submission, git_commit  # bench/ is on sys.path
 
 from ecgvision.challenge.entry import load_models
-from ecgvision.classify.thresholds import f_measure, tune_thresholds
+from ecgvision.classify.thresholds import per_class_f, tune_thresholds
 from ecgvision.constants import CLASSES, LEADS
 from ecgvision.data.archives import cache_dir, ecg_id_of, extract_fold
 from ecgvision.data.ptbxl import PtbxlLabeler
@@ -84,10 +84,8 @@ def tune(probabilities: np.ndarray, targets: np.ndarray, old: np.ndarray, min_po
 
 def macro_f(probabilities: np.ndarray, targets: np.ndarray, thresholds: np.ndarray) -> float:
     """Macro F over classes present; unread pages predict nothing (as run_model.py does)."""
-    decided = np.nan_to_num(probabilities, nan=-1.0) > thresholds
-    present = targets.sum(axis=0) > 0
-    truth = targets > 0.5
-    return float(np.mean([f_measure(truth[:, k], decided[:, k]) for k in np.flatnonzero(present)]))
+    per_class = per_class_f(np.nan_to_num(probabilities, nan=-1.0), targets > 0.5, thresholds)
+    return float(np.mean(per_class[targets.sum(axis=0) > 0]))
 
 
 def write_thresholds(model_folder: Path, thresholds: np.ndarray, note: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ecgvision.classify.thresholds import decide, f_measure, tune_thresholds
+from ecgvision.classify.thresholds import decide, per_class_f, tune_thresholds
 from ecgvision.constants import CLASSES
 from ecgvision.io.atomic import atomic_write_text
 
@@ -36,8 +36,6 @@ class Fusion:
     def labels(self, image_p: np.ndarray, signal_p: np.ndarray) -> list[str]:
         """One record's (num_classes,) probabilities -> classes over threshold; none if both are NaN."""
         fused = self.probabilities(image_p[None], signal_p[None])[0]
-        if not np.isfinite(fused).all():
-            return []
         return decide(fused, np.asarray(self.thresholds), self.classes)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -65,10 +63,7 @@ def fuse(image_p: np.ndarray, signal_p: np.ndarray, image_weights: np.ndarray | 
 
 def class_f(probabilities: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """(R, C) probabilities, (R, C) bool truth -> (C,) best F per class (thresholds tuned in-sample)."""
-    thresholds = tune_thresholds(probabilities, truth)
-    return np.array(
-        [f_measure(truth[:, k], probabilities[:, k] > thresholds[k]) for k in range(truth.shape[1])]
-    )
+    return per_class_f(probabilities, truth, tune_thresholds(probabilities, truth))
 
 
 def fit_fusion(

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ecgvision.classify.thresholds import decide
+from ecgvision.classify.thresholds import decide, stored_thresholds
 from ecgvision.constants import CLASSES
-from ecgvision.models.weights import from_pretrained, read_model_meta
+from ecgvision.models.weights import from_pretrained
 
 DEFAULT_INPUT_HW = (384, 512)  # (height, width) px: ~0.56 mm per pixel for a 200 dpi letter page
 
@@ -43,12 +43,10 @@ class ImageDxClassifier:
 
     @classmethod
     def load(cls, folder: str | os.PathLike, device: str | torch.device | None = "cpu") -> ImageDxClassifier:
-        extra = read_model_meta(folder).get("extra", {})
-        if extra.get("classes") != list(CLASSES) or "thresholds" not in extra:
-            raise ValueError(f"{folder}: weights lack thresholds for the 11 Challenge classes")
+        thresholds, extra = stored_thresholds(folder)
         hw = tuple(extra.get("input_hw", DEFAULT_INPUT_HW))
         model = from_pretrained(folder, device).eval()
-        return cls(model, np.asarray(extra["thresholds"], dtype=np.float64), (int(hw[0]), int(hw[1])))
+        return cls(model, thresholds, (int(hw[0]), int(hw[1])))
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         """Page images of one record -> (num_classes,) probabilities, averaged over the images.
@@ -64,6 +62,5 @@ class ImageDxClassifier:
         return p.mean(axis=0).astype(np.float64)
 
     def labels(self, probabilities: np.ndarray) -> list[str]:
-        if not np.isfinite(probabilities).all():
-            return []
+        """Classes over threshold; none when the probabilities are NaN (no image)."""
         return decide(probabilities, self.thresholds)

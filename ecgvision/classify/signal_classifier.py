@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from ecgvision.classify.signal_input import to_classifier_input
-from ecgvision.classify.thresholds import decide
+from ecgvision.classify.thresholds import decide, stored_thresholds
 from ecgvision.constants import CLASSES
-from ecgvision.models.weights import from_pretrained, read_model_meta
+from ecgvision.models.weights import from_pretrained
 
 
 @dataclass
@@ -22,10 +22,8 @@ class SignalClassifier:
 
     @classmethod
     def load(cls, folder: str | os.PathLike, device: str | torch.device | None = None) -> SignalClassifier:
-        extra = read_model_meta(folder).get("extra", {})
-        if extra.get("classes") != list(CLASSES) or "thresholds" not in extra:
-            raise ValueError(f"{folder}: weights lack thresholds for the 11 Challenge classes")
-        return cls(from_pretrained(folder, device).eval(), np.asarray(extra["thresholds"], dtype=np.float64))
+        thresholds, _ = stored_thresholds(folder)
+        return cls(from_pretrained(folder, device).eval(), thresholds)
 
     def probabilities(self, signal_mv: np.ndarray, fs_hz: float, lead_names: list[str]) -> np.ndarray:
         """(num_samples, num_leads) mV with NaN -> (num_classes,) probabilities; NaN if nothing was read."""
@@ -38,6 +36,4 @@ class SignalClassifier:
 
     def labels(self, probabilities: np.ndarray) -> list[str]:
         """Classes over threshold; none when the probabilities are NaN (nothing readable)."""
-        if not np.isfinite(probabilities).all():
-            return []
         return decide(probabilities, self.thresholds)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ecgvision.constants import CLASSES
+from ecgvision.models.weights import read_model_meta
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -38,8 +41,26 @@ def tune_thresholds(probabilities: np.ndarray, targets: np.ndarray) -> np.ndarra
     )
 
 
+def per_class_f(probabilities: np.ndarray, truth: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """(R, C) probabilities, (R, C) bool truth, (C,) thresholds -> (C,) F per class (NaN: class absent)."""
+    return np.array(
+        [f_measure(truth[:, k], probabilities[:, k] > thresholds[k]) for k in range(truth.shape[1])]
+    )
+
+
 def decide(
     probabilities: np.ndarray, thresholds: np.ndarray, classes: tuple[str, ...] = CLASSES
 ) -> list[str]:
-    """Classes whose probability exceeds its threshold, in the classes' order."""
+    """Classes whose probability exceeds its threshold, in the classes' order; none when any
+    probability is NaN (nothing was readable, so nothing is guessed)."""
+    if not np.isfinite(probabilities).all():
+        return []
     return [c for c, p, t in zip(classes, probabilities, thresholds, strict=True) if p > t]
+
+
+def stored_thresholds(folder: str | os.PathLike) -> tuple[np.ndarray, dict]:
+    """(thresholds (num_classes,), the weights' `extra` metadata) of a classifier's weights folder."""
+    extra = read_model_meta(folder).get("extra", {})
+    if extra.get("classes") != list(CLASSES) or "thresholds" not in extra:
+        raise ValueError(f"{folder}: weights lack thresholds for the 11 Challenge classes")
+    return np.asarray(extra["thresholds"], dtype=np.float64), extra

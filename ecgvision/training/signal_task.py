@@ -16,7 +16,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ecgvision.classify.signal_net import SignalNet, SignalNetConfig
-from ecgvision.classify.thresholds import f_measure, tune_thresholds
+from ecgvision.classify.thresholds import per_class_f, tune_thresholds
 from ecgvision.constants import CLASSES
 from ecgvision.data.signal_arrays import SignalArrays, load_folds
 from ecgvision.models.losses import LossConfig, build_loss
@@ -50,8 +50,7 @@ def predict_probabilities(model: nn.Module, loader: DataLoader) -> tuple[np.ndar
 
 
 def macro_f_with_thresholds(probabilities: np.ndarray, targets: np.ndarray, thresholds: np.ndarray) -> dict:
-    truth = targets.astype(bool)
-    per_class = [f_measure(truth[:, k], probabilities[:, k] > thresholds[k]) for k in range(truth.shape[1])]
+    per_class = per_class_f(probabilities, targets.astype(bool), thresholds)
     return {
         "macro_f": float(np.nanmean(per_class)),
         **{f"f_{c}": f for c, f in zip(CLASSES, per_class, strict=True)},
