@@ -26,11 +26,12 @@ from ecgvision.constants import CLASSES
 from ecgvision.data.signal_arrays import SignalArrays, load_folds, subset
 from ecgvision.models.dx_net import ImageDxConfig, ImageDxNet
 from ecgvision.models.losses import LossConfig, build_loss
-from ecgvision.models.weights import from_pretrained, save_pretrained
+from ecgvision.models.weights import save_pretrained
 from ecgvision.render import render_record
 from ecgvision.render.config import RenderConfig, with_variant
 from ecgvision.training.signal_task import (
     SignalClassificationTask,
+    best_model_with_thresholds,
     macro_f_with_thresholds,
     predict_probabilities,
 )
@@ -166,11 +167,8 @@ def train_image_dx(
     result = Trainer(config.trainer).fit(
         task, RenderedDxDataset(train, config.data, config.trainer.seed), val_set
     )
-    best = from_pretrained(result.best_model_dir or result.final_model_dir, device="cpu")
     eval_batch = config.trainer.eval_batch_size or config.trainer.batch_size
-    probabilities, targets = predict_probabilities(best, DataLoader(val_set, batch_size=eval_batch))
-    thresholds = tune_thresholds(probabilities, targets)
-    scores = macro_f_with_thresholds(probabilities, targets, thresholds)
+    best, thresholds, scores = best_model_with_thresholds(result, DataLoader(val_set, batch_size=eval_batch))
     log.info("image dx: validation macro F %.3f (thresholds tuned on the same pages)", scores["macro_f"])
     folder = Path(output or Path(config.trainer.output_dir) / "image_dx")
     extra = {

@@ -57,6 +57,14 @@ def macro_f_with_thresholds(probabilities: np.ndarray, targets: np.ndarray, thre
     }
 
 
+def best_model_with_thresholds(result, val_loader: DataLoader) -> tuple[nn.Module, np.ndarray, dict]:
+    """(the fit's best model on the CPU, per-class thresholds tuned on the validation loader, its scores)."""
+    best = from_pretrained(result.best_model_dir or result.final_model_dir, device="cpu")
+    probabilities, targets = predict_probabilities(best, val_loader)
+    thresholds = tune_thresholds(probabilities, targets)
+    return best, thresholds, macro_f_with_thresholds(probabilities, targets, thresholds)
+
+
 class SignalClassificationTask:
     metric_name = "macro_f"
     metric_mode = "max"
@@ -90,11 +98,7 @@ def train_signal_classifier(
     )
     val_set = SignalDataset(val.signals_mv, val.targets, val.fs_hz)
     result = Trainer(config.trainer).fit(task, train_set, val_set)
-    best = from_pretrained(result.best_model_dir or result.final_model_dir, device="cpu")
-    loader = DataLoader(val_set, batch_size=256)
-    probabilities, targets = predict_probabilities(best, loader)
-    thresholds = tune_thresholds(probabilities, targets)
-    scores = macro_f_with_thresholds(probabilities, targets, thresholds)
+    best, thresholds, scores = best_model_with_thresholds(result, DataLoader(val_set, batch_size=256))
     log.info("signal classifier: validation macro F %.3f", scores["macro_f"])
     folder = Path(output or Path(config.trainer.output_dir) / "signal_classifier")
     save_pretrained(
