@@ -10,16 +10,7 @@ from collections.abc import Sequence
 from ecgvision import __version__
 
 # Each module exposes add_parser(subparsers) which sets `func(args) -> int` on its parser.
-SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "prepare",
-    "render",
-    "hide",
-    "train",
-    "train_image_dx",
-    "run",
-    "digitize",
-    "evaluate",
-)
+SUBCOMMAND_MODULES: tuple[str, ...] = ("prepare", "render", "hide", "train", "run", "digitize", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

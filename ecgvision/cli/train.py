@@ -38,6 +38,16 @@ COMMANDS = (
         "ecgvision.training.trace_task", "TraceTrainConfig", "train_trace_model",
         "configs/trace_model.yaml",
     ),
+    TrainCommand(
+        "train-image-dx",
+        "train the image-only diagnosis head on pages rendered from PTB-XL folds",
+        "Train ImageDxNet (timm ConvNeXt encoder -> pooled features -> MLP, asymmetric loss) on page "
+        "images rendered on the fly from PTB-XL folds 1-5 with the realism mix; tunes per-class "
+        "thresholds on fixed fold-9 renders and writes safetensors + config.json with them. Resumable: "
+        "rerunning with the same trainer.output_dir continues from its last checkpoint.",
+        "ecgvision.training.image_dx_task", "ImageDxTrainConfig", "train_image_dx",
+        "configs/image_dx.yaml",
+    ),
 )  # fmt: skip
 
 
