@@ -86,24 +86,47 @@ def pulse_pitch(pulses: list[Pulse]) -> tuple[float, float] | None:
     return width / (PULSE_DURATION_S * MM_PER_S), height / (PULSE_AMPLITUDE_MV * MM_PER_MV)
 
 
+def _vote(values: list[float | None]) -> float | None:
+    """The most common non-None value (ties: the first seen), None if there is none."""
+    seen = [v for v in values if v is not None]
+    return max(seen, key=seen.count) if seen else None
+
+
 def read_speed_and_gain(
     pulses: list[Pulse], ppm_x: float, ppm_y: float, config: CalibrationConfig
-) -> tuple[float, float, list[str]]:
-    """Paper speed (mm/s) and gain (mm/mV) from the pulse size in mm; nominal values otherwise."""
+) -> tuple[float, float, list[bool], list[str]]:
+    """(speed mm/s, gain mm/mV, which pulses agree, notes): each pulse's size snapped to the allowed
+    values, then a vote. One misread pulse (a grid line or the trace taken for an edge) neither
+    moves the others' reading, as a median of two would, nor places the origin or a baseline."""
     speed, gain, notes = MM_PER_S, MM_PER_MV, []
     if not pulses:
-        return speed, gain, ["no calibration pulse: nominal 25 mm/s, 10 mm/mV"]
-    width_mm = float(np.median([p.width_px for p in pulses])) / ppm_x
-    height_mm = float(np.median([p.height_px for p in pulses])) / ppm_y
+        return speed, gain, [], ["no calibration pulse: nominal 25 mm/s, 10 mm/mV"]
+    speeds = [
+        snap(p.width_px / ppm_x / PULSE_DURATION_S, ALLOWED_SPEEDS_MM_PER_S, config.snap_tolerance)
+        for p in pulses
+    ]
+    gains = [
+        snap(p.height_px / ppm_y / PULSE_AMPLITUDE_MV, ALLOWED_GAINS_MM_PER_MV, config.snap_tolerance)
+        for p in pulses
+    ]
+    agree = [True] * len(pulses)
     if config.read_speed_from_pulse:
-        found = snap(width_mm / PULSE_DURATION_S, ALLOWED_SPEEDS_MM_PER_S, config.snap_tolerance)
+        found = _vote(speeds)
         speed = found or speed
-        notes += [] if found else [f"pulse width {width_mm:.2f} mm fits no speed; 25 mm/s assumed"]
+        agree = [a and s == found for a, s in zip(agree, speeds, strict=True)]
+        if found is None:
+            width_mm = float(np.median([p.width_px for p in pulses])) / ppm_x
+            notes.append(f"pulse width {width_mm:.2f} mm fits no speed; 25 mm/s assumed")
     if config.read_gain_from_pulse:
-        found = snap(height_mm / PULSE_AMPLITUDE_MV, ALLOWED_GAINS_MM_PER_MV, config.snap_tolerance)
+        found = _vote(gains)
         gain = found or gain
-        notes += [] if found else [f"pulse height {height_mm:.2f} mm fits no gain; 10 mm/mV assumed"]
-    return speed, gain, notes
+        agree = [a and g == found for a, g in zip(agree, gains, strict=True)]
+        if found is None:
+            height_mm = float(np.median([p.height_px for p in pulses])) / ppm_y
+            notes.append(f"pulse height {height_mm:.2f} mm fits no gain; 10 mm/mV assumed")
+    if 0 < sum(agree) < len(pulses):
+        notes.append(f"{len(pulses) - sum(agree)} of {len(pulses)} pulses disagree with the others: ignored")
+    return speed, gain, agree, notes
 
 
 def plausible_pulse_pitch(
@@ -144,11 +167,14 @@ def calibrate(
     config = config or CalibrationConfig()
     found = [p for p in pulses if p is not None]
     ppm_x, ppm_y, source = choose_pitch(grid, pulse_pitch(found), config)
-    speed, gain, notes = (
-        read_speed_and_gain(found, ppm_x, ppm_y, config)
-        if source == "grid"
-        else (MM_PER_S, MM_PER_MV, [f"pitch from {source}: nominal 25 mm/s, 10 mm/mV"])
-    )
+    if source == "grid":
+        speed, gain, agree, notes = read_speed_and_gain(found, ppm_x, ppm_y, config)
+        if any(agree):  # when none agrees (all misfit), the pulses still place the origin
+            kept = iter(agree)
+            pulses = [p if p is None or next(kept) else None for p in pulses]
+            found = [p for p in pulses if p is not None]
+    else:
+        speed, gain, notes = MM_PER_S, MM_PER_MV, [f"pitch from {source}: nominal 25 mm/s, 10 mm/mV"]
     if found:
         x0 = float(np.median([p.fall_x_px for p in found])) + config.origin_offset_mm * ppm_x
         origin = "pulse"

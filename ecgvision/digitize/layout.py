@@ -29,6 +29,7 @@ class LayoutConfig:
     pulse_search_mm: float = 14.0  # the pulse box is sought this far right of a row's first ink
     pulse_edge_min_mm: float = 3.5  # a pulse edge is a vertical stroke at least this tall
     pulse_edge_gap_mm: float = 1.5  # gaps up to this long in a pulse edge are bridged
+    pulse_top_max_wobble_mm: float = 0.3  # median deviation of the top stroke from straight
     separator_min_mm: float = 2.5  # a separator bar is at least this tall ...
     separator_min_width_px: int = 3  # ... and this many columns wide
     separator_search_mm: float = 1.5  # ... within this distance of its expected position
@@ -136,14 +137,17 @@ def find_pulse(
     inner = prob[row.band_top_px : row.band_bottom_px, inner_x]
     if inner.shape[1] < 2 or not (inner > config.ink_threshold).any(axis=0).all():
         return None
-    top = float(
-        np.median([_first_run_centroid(inner[:, j], config.ink_threshold) for j in range(inner.shape[1])])
-    )
+    tops = np.array([_first_run_centroid(inner[:, j], config.ink_threshold) for j in range(inner.shape[1])])
+    top = float(np.median(tops))
+    if np.median(np.abs(tops - top)) > config.pulse_top_max_wobble_mm * px_per_mm:
+        return None  # no straight top stroke: trace or text, not a pulse
     # the rising edge ends at the baseline (the falling one runs on into the first QRS); noise and
     # JPEG break a faint edge into pieces, so short gaps are bridged before following it down
     gap = max(1, int(round(config.pulse_edge_gap_mm * px_per_mm)))
     rise_column = binary_closing(band[:, edges[0]].any(axis=1), np.ones(2 * gap + 1, bool))
     foot = _run_end(rise_column, int(round(top)))
+    if foot - top < config.pulse_edge_min_mm * px_per_mm:
+        return None
     return Pulse(rise, fall, top + row.band_top_px, float(foot) + row.band_top_px)
 
 

@@ -227,7 +227,7 @@ def correct_perspective(image_rgb: np.ndarray, config: PerspectiveConfig | None 
         return PerspectiveResult(image_rgb, None, "sheet outline is a rectangle: rotation only")
     homography = cv2.getPerspectiveTransform(corners.astype(np.float32), target.astype(np.float32))
     warped = cv2.warpPerspective(
-        image_rgb, homography, (out_width, out_height), flags=cv2.INTER_LINEAR, borderValue=(255, 255, 255)
+        image_rgb, homography, (out_width, out_height), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255)
     )
     skew = math.degrees(math.atan2(corners[1, 1] - corners[0, 1], corners[1, 0] - corners[0, 0]))
     return PerspectiveResult(warped, homography, f"page rectified from a photo (top edge at {skew:.1f} deg)")

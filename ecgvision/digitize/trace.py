@@ -36,6 +36,10 @@ class TraceEvidenceConfig:
     ramp_none_fraction: float = 0.75  # ... surely not at or above (probability 0.5 at the midpoint)
     tint_free_fraction: float = 0.3  # darker than this (fraction of the span): ink even if tinted
     min_contrast: float = 60.0  # a paper-minus-ink span below this keeps the fixed values
+    # uneven light (a photo's shadow, its dark surround, a stain) is divided out when the page's
+    # paper level varies more than this (10th / 90th percentile of the local paper brightness)
+    flatten_min_spread: float = 0.85
+    flatten_kernel_mm: float = 2.5  # the local paper level: brightest within this (trace, labels are thinner)
     label_max_width_mm: float = (
         10.0  # isolated blobs (1 px breaks bridged) narrower AND shorter than this are text
     )
@@ -164,6 +168,35 @@ def binary_trace_probability(ink: np.ndarray, px_per_mm: float, config: TraceEvi
     return cleaned.astype(np.float32)
 
 
+def paper_level(value: np.ndarray, px_per_mm: float, kernel_mm: float) -> np.ndarray:
+    """(H, W) float32: the local brightness of the paper, thin dark strokes (trace, grid, text) closed
+    away; computed at a quarter of the resolution (it varies slowly) and smoothed."""
+    small = cv2.resize(
+        value, (max(1, value.shape[1] // 4), max(1, value.shape[0] // 4)), interpolation=cv2.INTER_AREA
+    )
+    size = max(3, int(round(kernel_mm * px_per_mm / 4)) | 1)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((size, size), np.uint8))
+    smooth = cv2.blur(closed.astype(np.float32), (size, size))
+    return cv2.resize(smooth, (value.shape[1], value.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def flatten_illumination(
+    value: np.ndarray, minimum: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """(value, minimum) divided by the local paper level when the light is uneven; unchanged otherwise
+    (an evenly lit page keeps its exact grey levels)."""
+    paper = paper_level(value, px_per_mm, config.flatten_kernel_mm)
+    low, high = np.percentile(paper[::4, ::4], [10, 90])
+    if high <= 0 or low / high >= config.flatten_min_spread:
+        return value, minimum
+    gain = np.float32(high) / np.maximum(paper, 1.0)
+
+    def scaled(channel: np.ndarray) -> np.ndarray:
+        return np.clip(channel.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+
+    return scaled(value), scaled(minimum)
+
+
 def colour_trace_probability(
     image_rgb: np.ndarray, config: TraceEvidenceConfig, px_per_mm: float | None = None
 ) -> np.ndarray:
@@ -177,9 +210,11 @@ def colour_trace_probability(
     ppm = px_per_mm or image_rgb.shape[1] / LETTER_WIDTH_MM
     if is_binary_page(value):
         return binary_trace_probability(value < 128, ppm, config)
+    minimum = cv2.min(cv2.min(red, green), blue)
+    if config.flatten_min_spread > 0:
+        value, minimum = flatten_illumination(value, minimum, ppm, config)
     if config.grid_line_min_mm > 0:
         value = remove_grid_lines(value, ppm, config)
-    minimum = cv2.min(cv2.min(red, green), blue)
     sample = (slice(None, None, 4), slice(None, None, 4))  # thresholds from a 1/16 subsample (speed)
     full, none, tint_free = darkness_limits(value[sample], config)
     prob = np.zeros(value.shape, dtype=np.float32)
