@@ -10,12 +10,13 @@ is left as it is (the later rotation search handles small skew).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from ecgvision.digitize.grid import LETTER_WIDTH_IN
+from ecgvision.digitize.vanishing import VanishingConfig, grid_rectification
 
 LETTER_ASPECT = 8.5 / LETTER_WIDTH_IN  # height / width of a landscape letter page
 TEXTURE_SIGMA_PX = 3.0  # high-pass scale of the page texture (a 1 mm grid at 100-300 dpi)
@@ -41,6 +42,9 @@ class PerspectiveConfig:
         3.0  # corners closer than this to 90 deg: a rotated rectangle (a scan), left to deskew
     )
     min_correction_px: float = 3.0  # corners this close to an upright rectangle need no warp
+    grid_fallback: bool = True  # rectify from the grid's vanishing points when the outline is cut
+    min_grid_keystone_deg: float = 1.0  # ... if the grid is further than this from a rectangle
+    vanishing: VanishingConfig = field(default_factory=VanishingConfig)
 
 
 @dataclass(frozen=True)
@@ -211,6 +215,9 @@ def correct_perspective(image_rgb: np.ndarray, config: PerspectiveConfig | None 
     if not config.enabled:
         return PerspectiveResult(image_rgb, None)
     corners, reason = find_page_corners(image_rgb, config)
+    if corners is None and reason and config.grid_fallback:
+        # a sheet stands out but its outline is cut: its grid lines still show the perspective
+        return rectify_by_grid(image_rgb, reason, config)
     if corners is None:
         return PerspectiveResult(image_rgb, None, reason)
     top_width = np.linalg.norm(corners[1] - corners[0])
@@ -231,6 +238,30 @@ def correct_perspective(image_rgb: np.ndarray, config: PerspectiveConfig | None 
     )
     skew = math.degrees(math.atan2(corners[1, 1] - corners[0, 1], corners[1, 0] - corners[0, 0]))
     return PerspectiveResult(warped, homography, f"page rectified from a photo (top edge at {skew:.1f} deg)")
+
+
+def rectify_by_grid(
+    image_rgb: np.ndarray, outline_reason: str, config: PerspectiveConfig
+) -> PerspectiveResult:
+    """Rectify from the grid's vanishing points; a page the grid shows as a rotated rectangle is left
+    to deskew."""
+    found = grid_rectification(image_rgb, config.vanishing)
+    if found.homography is None:
+        return PerspectiveResult(image_rgb, None, f"{outline_reason}; {found.reason}")
+    height, width = image_rgb.shape[:2]
+    frame = np.array(
+        [[0, 0], [found.size[0] - 1, 0], [found.size[0] - 1, found.size[1] - 1], [0, found.size[1] - 1]],
+        float,
+    )
+    quad = to_input_coords(frame, found.homography)
+    if max_corner_skew_deg(quad) < config.min_grid_keystone_deg:
+        return PerspectiveResult(image_rgb, None, f"{outline_reason}; grid is a rectangle: rotation only")
+    warped = cv2.warpPerspective(
+        image_rgb, found.homography, found.size, flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255)
+    )
+    return PerspectiveResult(
+        warped, found.homography, f"page rectified from its grid lines ({outline_reason})"
+    )
 
 
 def to_input_coords(points_xy: np.ndarray, homography: np.ndarray) -> np.ndarray:
