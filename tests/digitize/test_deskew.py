@@ -1,7 +1,6 @@
 import math
 
 import numpy as np
-
 import pytest
 
 from ecgvision.digitize.deskew import deskew, estimate_rotation, rotate_image

@@ -9,7 +9,9 @@ def test_a_shadowed_page_reads_like_the_evenly_lit_one(examples):
     page = examples[0].image
     config = TraceEvidenceConfig()
     reference = colour_trace_probability(page, config) > 0.5
-    shade = np.linspace(1.0, 0.45, page.shape[1], dtype=np.float32)[None, :, None]  # light falls off to the right
+    shade = np.linspace(1.0, 0.45, page.shape[1], dtype=np.float32)[
+        None, :, None
+    ]  # light falls off to the right
     shadowed = (page.astype(np.float32) * shade).astype(np.uint8)
     found = colour_trace_probability(shadowed, config) > 0.5
     assert (found & reference).sum() >= 0.9 * reference.sum()  # the trace is kept in the shadow
