@@ -3,8 +3,9 @@ four corners to an upright landscape page.
 
 A photo taken at an angle maps the page's rectangle to a general quadrilateral; the homography from
 its corners undoes rotation, keystone and scale in one step, after which the page-width prior and
-the grid pitch hold again. A scan (page fills the frame) or a page whose corners are not all visible
-is left as it is (the later rotation search handles small skew).
+the grid pitch hold again. A sheet whose outline the frame cuts is rectified from its grid lines
+instead (`ecgvision.digitize.vanishing`); a scan (page fills the frame) is left as it is (the later
+rotation search handles small skew).
 """
 
 from __future__ import annotations
@@ -248,7 +249,6 @@ def rectify_by_grid(
     found = grid_rectification(image_rgb, config.vanishing)
     if found.homography is None:
         return PerspectiveResult(image_rgb, None, f"{outline_reason}; {found.reason}")
-    height, width = image_rgb.shape[:2]
     frame = np.array(
         [[0, 0], [found.size[0] - 1, 0], [found.size[0] - 1, found.size[1] - 1], [0, found.size[1] - 1]],
         float,

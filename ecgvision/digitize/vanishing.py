@@ -134,8 +134,7 @@ def square_grid_scale(binary: np.ndarray, homography: np.ndarray, size: tuple[in
     period_y, strength_y = estimate_period(warped.mean(axis=1), period_x / 1.4, period_x * 1.4)
     if not strength_y > MIN_PERIOD_STRENGTH:
         return None
-    periods = (period_x, period_y)
-    return float(periods[0] / periods[1])
+    return float(period_x / period_y)
 
 
 def fit_to_frame(
