@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ class ScanResult:
     failures: dict[str, str]  # lead -> why it was not read
     probabilities: dict[str, float]  # class -> probability (empty without a signal classifier)
     labels: list[str]
+    notes: list[str] = field(default_factory=list)  # what the geometry stages found (rectified, no grid...)
 
 
 def write_csv(path: Path, signal_mv: np.ndarray, fs_hz: float) -> None:
@@ -61,4 +62,4 @@ def digitize_scan(
         p = classifier.signal_classifier.probabilities(result.signal_mv, fs_hz, list(LEADS))
         probabilities = dict(zip(CLASSES, p.round(3).tolist(), strict=True))
         labels = classifier.signal_classifier.labels(p)
-    return ScanResult(name, result.leads_read, result.failures, probabilities, labels)
+    return ScanResult(name, result.leads_read, result.failures, probabilities, labels, result.notes)

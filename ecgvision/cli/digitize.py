@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         unread = ", ".join(f"{lead} ({why})" for lead, why in result.failures.items()) or "none"
         print(f"{path}: leads read: {', '.join(result.leads_read) or 'none'}; not read: {unread}")
+        if result.notes:
+            print("  notes: " + "; ".join(result.notes))
         if result.probabilities:
             ranked = sorted(result.probabilities.items(), key=lambda kv: -kv[1])
             print("  diagnoses: " + (", ".join(result.labels) or "none above threshold"))

@@ -82,10 +82,15 @@ def _lead_index(lead_names: list[str]) -> dict[str, int]:
     return {name.casefold(): j for j, name in enumerate(lead_names)}
 
 
-def failed_result(num_samples: int, lead_names: list[str], reason: str, started: float) -> DigitizationResult:
+def failed_result(
+    num_samples: int, lead_names: list[str], reason: str, started: float, notes: list[str] | None = None
+) -> DigitizationResult:
+    """All leads NaN with `reason`; `notes` keeps what the stages before the failure found."""
     signal = np.full((num_samples, len(lead_names)), np.nan)
     failures = {name: reason for name in lead_names}
-    return DigitizationResult(signal, list(lead_names), [], failures, seconds=time.perf_counter() - started)
+    return DigitizationResult(
+        signal, list(lead_names), [], failures, seconds=time.perf_counter() - started, notes=list(notes or [])
+    )
 
 
 def plotted_duration_s(rows: list[Row], calib: Calibration, record_s: float) -> float:
@@ -258,19 +263,22 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
     grid = find_grid(image, colour_trace_probability(image, config.trace), config.grid)
     prob = trace_probability(image, grid.px_per_mm_x, config.trace, trace_model)
     rows = find_rows(prob, grid.px_per_mm_y, config.layout)
+    notes = [n for n in (page.reason, skew.reason, grid.reason) if n]
     if not rows:
-        reasons = "; ".join(r for r in (page.reason, skew.reason, grid.reason) if r)
+        reasons = "; ".join(notes)
         return failed_result(
-            num_samples, lead_names, f"no trace rows found ({reasons or 'no other notes'})", started
+            num_samples, lead_names, f"no trace rows found ({reasons or 'no other notes'})", started, notes
         )
     pulses = [find_pulse(prob, row, grid.px_per_mm_x, config.layout) for row in rows]
     calib = calibrate(grid, rows, pulses, config.calibration)
     if not math.isfinite(calib.x0_px):
-        return failed_result(num_samples, lead_names, "no time origin (no pulse, no ink)", started)
+        return failed_result(num_samples, lead_names, "no time origin (no pulse, no ink)", started, notes)
     duration_s = plotted_duration_s(rows, calib, num_samples / fs_hz)
     layout, separators = detect_layout(prob, rows, calib, duration_s, config)
     if layout is None:
-        return failed_result(num_samples, lead_names, f"{len(rows)} rows fit no known layout", started)
+        return failed_result(
+            num_samples, lead_names, f"{len(rows)} rows fit no known layout", started, notes + calib.notes
+        )
     polylines = [read_row(prob, row, calib, duration_s, separators[row.index], config) for row in rows]
     signal, geometry = read_segments(
         polylines, layout, calib, fs_hz, num_samples, duration_s, lead_names, config
@@ -286,7 +294,7 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
         for name in lead_names
         if name not in read
     }
-    notes = [n for n in (page.reason, skew.reason, grid.reason, *calib.notes) if n]
+    notes += [n for n in calib.notes if n]
     return DigitizationResult(
         signal,
         lead_names,

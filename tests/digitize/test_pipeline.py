@@ -80,3 +80,12 @@ def test_overlay_marks_every_segment(examples, results):
     assert overlay.shape == examples[0].image.shape
     assert len(results[0].geometry) == 13
     assert (overlay != examples[0].image).any()
+
+
+def test_a_failed_page_keeps_the_notes_of_the_stages_before(examples):
+    """A page that fails late still says what geometry found (here: no grid on a trace-free page)."""
+    page = np.full((850, 1100, 3), 255, dtype=np.uint8)
+    page[400:403, 100:1000] = 0  # one straight line: a row with no layout
+    result = digitize_image(page, 500.0, 5000, ["I", "II"])
+    assert np.isnan(result.signal_mv).all()
+    assert any("grid" in note for note in result.notes), (result.failures, result.notes)
