@@ -36,7 +36,6 @@ class TraceEvidenceConfig:
     ramp_none_fraction: float = 0.75  # ... surely not at or above (probability 0.5 at the midpoint)
     tint_free_fraction: float = 0.3  # darker than this (fraction of the span): ink even if tinted
     min_contrast: float = 60.0  # a paper-minus-ink span below this keeps the fixed values
-    level_margin_fraction: float = 0.015  # of the shorter side: border strips left out of the ink level
     # uneven light (a photo's shadow, its dark surround, a stain) is divided out when the page's
     # paper level varies more than this (10th / 90th percentile of the local paper brightness)
     flatten_min_spread: float = 0.85
@@ -216,10 +215,7 @@ def colour_trace_probability(
         value, minimum = flatten_illumination(value, minimum, ppm, config)
     if config.grid_line_min_mm > 0:
         value = remove_grid_lines(value, ppm, config)
-    # thresholds from a 1/16 subsample (speed) inside a margin: the rim of background that a
-    # rectified photo keeps at its borders is darker than any ink and would set the ink level
-    margin = int(config.level_margin_fraction * min(value.shape))
-    sample = (slice(margin, value.shape[0] - margin, 4), slice(margin, value.shape[1] - margin, 4))
+    sample = (slice(None, None, 4), slice(None, None, 4))  # thresholds from a 1/16 subsample (speed)
     full, none, tint_free = darkness_limits(value[sample], config)
     prob = np.zeros(value.shape, dtype=np.float32)
     ys, xs = np.nonzero(value < none)
