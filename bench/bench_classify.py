@@ -10,7 +10,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -24,7 +23,7 @@ from bench_pages import (  # bench/ is on sys.path
     record_signal,
     render_page,
 )
-from results_log import append_submission, git_commit  # bench/ is on sys.path
+from results_log import append_benchmark  # bench/ is on sys.path
 
 from ecgvision.constants import LEADS
 from ecgvision.data.archives import cache_dir, ecg_id_of, extract_fold
@@ -87,19 +86,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def log_entry(results: dict, args: argparse.Namespace, wall_s: float) -> None:
-    append_submission(
-        {
-            "date": datetime.date.today().isoformat(),
-            "commit": git_commit(),
-            "benchmark": "classification on fold-9 renders (bench/bench_classify.py)",
-            "model": str(Path(args.model).resolve().relative_to(REPO))
-            if Path(args.model).resolve().is_relative_to(REPO)
-            else args.model,
-            "data": f"PTB-XL fold 9 (held out), first {args.records} records, 500 Hz, variants {args.variants}",
-            "figures": results,
-            "wall_seconds": round(wall_s, 1),
-            "command": "python bench/bench_classify.py " + " ".join(sys.argv[1:]),
-        }
+    model = Path(args.model).resolve()
+    append_benchmark(
+        "classification on fold-9 renders (bench/bench_classify.py)",
+        str(model.relative_to(REPO)) if model.is_relative_to(REPO) else args.model,
+        f"PTB-XL fold 9 (held out), first {args.records} records, 500 Hz, variants {args.variants}",
+        results,
+        wall_s,
     )
 
 

@@ -14,7 +14,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import datetime
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_pages import load_worker_models, per_class_table, render_page  # bench/ is on sys.path
-from results_log import append_submission, git_commit  # bench/ is on sys.path
+from results_log import append_benchmark  # bench/ is on sys.path
 
 from ecgvision.classify.fusion import FUSION_MODES, fit_fusion
 from ecgvision.classify.image_classifier import ImageDxClassifier
@@ -215,21 +214,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def log_entry(results: dict, args: argparse.Namespace, wall_s: float) -> None:
-    append_submission(
-        {
-            "date": datetime.date.today().isoformat(),
-            "commit": git_commit(),
-            "benchmark": "classification heads on fold-9 renders (bench/bench_classify_heads.py)",
-            "model": {"signal": args.model, "image_dx": args.image_dx},
-            "data": (
-                f"PTB-XL fold 9, first {args.records} labelled records, 500 Hz, variants {args.variants}; "
-                f"image thresholds tuned on the last labelled fold-9 records, fusion fitted on the last "
-                f"{args.fit_records} (disjoint from the benchmark records)"
-            ),
-            "figures": results,
-            "wall_seconds": round(wall_s, 1),
-            "command": "python bench/bench_classify_heads.py " + " ".join(sys.argv[1:]),
-        }
+    append_benchmark(
+        "classification heads on fold-9 renders (bench/bench_classify_heads.py)",
+        {"signal": args.model, "image_dx": args.image_dx},
+        f"PTB-XL fold 9, first {args.records} labelled records, 500 Hz, variants {args.variants}; "
+        f"image thresholds tuned on the last labelled fold-9 records, fusion fitted on the last "
+        f"{args.fit_records} (disjoint from the benchmark records)",
+        results,
+        wall_s,
     )
 
 

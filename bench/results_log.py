@@ -50,3 +50,20 @@ def append_submission(entry: dict) -> None:
     entries = existing if isinstance(existing, list) else []
     entries.append(entry)
     atomic_write_text(SUBMISSIONS, yaml.safe_dump(entries, sort_keys=False, allow_unicode=True))
+
+
+def append_benchmark(benchmark: str, model, data: str, figures: dict, wall_s: float) -> None:
+    """One submissions.yaml entry for a benchmark run: today, HEAD, what was measured, and the command
+    (the running script with its arguments) that reproduces it."""
+    append_submission(
+        {
+            "date": datetime.date.today().isoformat(),
+            "commit": git_commit(),
+            "benchmark": benchmark,
+            "model": model,
+            "data": data,
+            "figures": figures,
+            "wall_seconds": round(wall_s, 1),
+            "command": f"python bench/{Path(sys.argv[0]).name} " + " ".join(sys.argv[1:]),
+        }
+    )

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ecgvision.digitize.grid import estimate_period
+from ecgvision.digitize.grid import GridConfig, estimate_period
 
-MIN_PERIOD_STRENGTH = 8.0  # spectral peak / band median of a grid profile (as grid.GridConfig)
+MIN_PERIOD_STRENGTH = GridConfig.min_peak_ratio  # spectral peak / band median that makes a grid
 
 
 @dataclass(frozen=True)
