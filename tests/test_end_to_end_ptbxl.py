@@ -47,6 +47,8 @@ def test_train_run_evaluate_on_rendered_ptbxl(rendered_fold9, tmp_path):
     assert trained.returncode == 0, trained.stderr
     manifest = json.loads((model / "manifest.json").read_text())
     assert manifest["classifier"] == "signal-classifier" and manifest["digitizer"] == "classical"
+    # the tiny config's two-step trace model misses the Dice bar: trained, validated, not kept
+    assert manifest["trace_model"].startswith("not kept") and not (model / "trace_model").exists()
     ran = run_script("run_model.py", "-d", str(hidden), "-m", str(model), "-o", str(out), "-f")
     assert ran.returncode == 0, ran.stderr
     scored = run_script(

@@ -17,7 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ecgvision.challenge.digitizer import RecordDigitizer
-from ecgvision.challenge.training import ChallengeTrainConfig, load_train_config, train_from_folder
+from ecgvision.challenge.training import (
+    TRACE_MODEL_DIR,
+    ChallengeTrainConfig,
+    load_train_config,
+    train_from_folder,
+)
 from ecgvision.classify.baseline import PrevalenceBaseline
 from ecgvision.classify.signal_classifier import SignalClassifier
 from ecgvision.constants import MAX_RECORD_DURATION_S
@@ -28,7 +33,6 @@ from ecgvision.io.images import ImageReadError, load_images
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 SIGNAL_CLASSIFIER_DIR = "signal_classifier"
-TRACE_MODEL_DIR = "trace_model"
 
 
 @dataclass

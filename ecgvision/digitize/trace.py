@@ -1,8 +1,10 @@
 """Trace evidence: a per-pixel probability that a pixel is ink of the ECG trace.
 
-The classical rule below (dark and unsaturated, grid suppressed, lead labels removed) is the
-stand-in for a learned segmentation model. Anything with the `TraceModel` call signature can replace
-it: the vectorizer only ever sees the (H, W) float map in [0, 1].
+The classical rule below (dark and unsaturated, grid suppressed, lead labels removed) works alone.
+A learned model (anything with the `TraceModel` call signature) adds context: it decides *which*
+ink is trace (a b/w grid dash and a flat trace on a grid line look alike pixel by pixel), while the
+pixels' own darkness still places the trace with sub-pixel precision. The vectorizer only ever sees
+the (H, W) float map in [0, 1].
 """
 
 from __future__ import annotations
@@ -54,6 +56,11 @@ class TraceEvidenceConfig:
     binary_dash_max_mm: float = 6.0  # ... up to this long (a 10 mm pulse edge is not), or whole lines
     binary_line_min_coverage: float = 0.08  # ... when such runs cover this much of that pixel row / column
     binary_close_px: int = 3  # square closing that rejoins the dotted pieces of the trace
+    # with a learned model: ink counts where the model's probability exceeds this, widened by a
+    # square of this many px (its stride-2 cells, a blurred trace's rim)
+    learned_threshold: float = 0.3
+    learned_dilate_px: int = 5
+    learned_pages: str = "all"  # all | hard: only b/w and unevenly lit pages (photos) go through the model
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -180,15 +187,21 @@ def paper_level(value: np.ndarray, px_per_mm: float, kernel_mm: float) -> np.nda
     return cv2.resize(smooth, (value.shape[1], value.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
+def is_unevenly_lit(paper: np.ndarray, config: TraceEvidenceConfig) -> bool:
+    """True when the local paper level (`paper_level`) varies more than `flatten_min_spread`."""
+    low, high = np.percentile(paper[::4, ::4], [10, 90])
+    return bool(high > 0 and low / high < config.flatten_min_spread)
+
+
 def flatten_illumination(
     value: np.ndarray, minimum: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """(value, minimum) divided by the local paper level when the light is uneven; unchanged otherwise
     (an evenly lit page keeps its exact grey levels)."""
     paper = paper_level(value, px_per_mm, config.flatten_kernel_mm)
-    low, high = np.percentile(paper[::4, ::4], [10, 90])
-    if high <= 0 or low / high >= config.flatten_min_spread:
+    if not is_unevenly_lit(paper, config):
         return value, minimum
+    high = np.percentile(paper[::4, ::4], 90)
     gain = np.float32(high) / np.maximum(paper, 1.0)
 
     def scaled(channel: np.ndarray) -> np.ndarray:
@@ -265,19 +278,46 @@ def remove_text_blobs(prob: np.ndarray, px_per_mm: float, config: TraceEvidenceC
     return out
 
 
+def learned_gate(image_rgb: np.ndarray, trace_model: TraceModel, config: TraceEvidenceConfig) -> np.ndarray:
+    """(H, W) uint8 {0, 1}: where the learned model sees trace, widened by `learned_dilate_px`."""
+    learned = np.asarray(trace_model(image_rgb), dtype=np.float32)
+    if learned.shape != image_rgb.shape[:2]:
+        raise ValueError(f"trace model returned shape {learned.shape}, expected {image_rgb.shape[:2]}")
+    gate = (learned > config.learned_threshold).astype(np.uint8)
+    size = max(1, int(config.learned_dilate_px))
+    return cv2.dilate(gate, np.ones((size, size), np.uint8)) if size > 1 else gate
+
+
+def gated_trace_probability(
+    image_rgb: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig, trace_model: TraceModel
+) -> np.ndarray:
+    """The ink evidence kept only where the learned model sees trace.
+
+    On a b/w page the ink is every black pixel: the rule-based grid removal also takes the pulse and
+    flat trace lying on grid lines, which the model can tell apart from the grid by their context.
+    """
+    value = image_rgb.max(axis=2)
+    binary = is_binary_page(value)
+    if not binary and config.learned_pages == "hard":
+        if not is_unevenly_lit(paper_level(value, px_per_mm, config.flatten_kernel_mm), config):
+            return colour_trace_probability(image_rgb, config, px_per_mm)
+    gate = learned_gate(image_rgb, trace_model, config)
+    if binary:
+        return ((value < 128) & gate.astype(bool)).astype(np.float32)
+    return colour_trace_probability(image_rgb, config, px_per_mm) * gate
+
+
 def trace_probability(
     image_rgb: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig | None = None, trace_model=None
 ) -> np.ndarray:
     """(H, W) float32 in [0, 1]: probability that each pixel belongs to the ECG trace.
 
-    `trace_model` (a `TraceModel`) replaces the colour rule when given; text removal still applies,
-    so a model need not learn to ignore lead labels.
+    With a `trace_model` the ink evidence is gated by it (`gated_trace_probability`); text removal
+    still applies, so a model need not learn to ignore lead labels.
     """
     config = config or TraceEvidenceConfig()
     if trace_model is not None:
-        prob = np.clip(np.asarray(trace_model(image_rgb), dtype=np.float32), 0.0, 1.0)
-        if prob.shape != image_rgb.shape[:2]:
-            raise ValueError(f"trace model returned shape {prob.shape}, expected {image_rgb.shape[:2]}")
+        prob = gated_trace_probability(image_rgb, px_per_mm, config, trace_model)
     else:
         prob = colour_trace_probability(image_rgb, config, px_per_mm)
     return remove_text_blobs(prob, px_per_mm, config)

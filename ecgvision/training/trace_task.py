@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,6 +37,7 @@ class TraceTrainConfig:
     train_folds: tuple[int, ...] = (1, 2, 3, 4, 5)
     val_folds: tuple[int, ...] = (9,)
     val_pages: int = 24
+    init_weights: str | None = None  # a trace_model folder to start from (fine-tuning); None: from scratch
 
 
 def mask_at_stride(mask: torch.Tensor, stride: int) -> torch.Tensor:
@@ -74,17 +76,34 @@ class TraceTask:
         return {"dice": sum(scores) / max(len(scores), 1)}
 
 
-def train_trace_model(config: TraceTrainConfig, output: str | Path | None = None) -> Path:
-    train = load_folds(config.train_folds)
-    val = load_folds(config.val_folds)
-    train_set = TraceCropDataset(train.signals_mv, train.fs_hz, config.data, config.trainer.seed)
+def fit_trace_model(
+    config: TraceTrainConfig,
+    train_signals: np.ndarray,
+    val_signals: np.ndarray,
+    fs_hz: float,
+    output: str | Path | None = None,
+) -> Path:
+    """Train on pages rendered from `train_signals` (R, N, 12) mV, validate on fixed pages of
+    `val_signals`; write the best weights (safetensors + config) to `output`."""
+    train_set = TraceCropDataset(train_signals, fs_hz, config.data, config.trainer.seed)
     val_data = dataclasses.replace(config.data, pages_per_epoch=None)
-    val_set = TraceCropDataset(val.signals_mv[: config.val_pages], val.fs_hz, val_data, seed=1, fixed=True)
+    val_set = TraceCropDataset(val_signals[: config.val_pages], fs_hz, val_data, seed=1, fixed=True)
     torch.manual_seed(config.trainer.seed)  # the initial weights too, not only what fit() seeds
     model = EcgNet(config.net)
+    if config.init_weights:
+        model.load_state_dict(from_pretrained(config.init_weights, device="cpu").state_dict())
+        log.info("starting from the weights in %s", config.init_weights)
     result = Trainer(config.trainer).fit(TraceTask(model, build_loss(config.loss)), train_set, val_set)
     best = from_pretrained(result.best_model_dir or result.final_model_dir, device="cpu")
     folder = Path(output or Path(config.trainer.output_dir) / "trace_model")
-    metrics = result.evaluations[-1] if result.evaluations else {}
+    # the evaluation of the weights kept (the best one, as the trainer chose them)
+    metrics = max(result.evaluations, key=lambda e: e.get("dice", 0.0)) if result.evaluations else {}
     save_pretrained(best, folder, extra={"validation": metrics, "role": "trace"})
     return folder
+
+
+def train_trace_model(config: TraceTrainConfig, output: str | Path | None = None) -> Path:
+    """`fit_trace_model` on the configured PTB-XL folds."""
+    train = load_folds(config.train_folds)
+    val = load_folds(config.val_folds)
+    return fit_trace_model(config, train.signals_mv, val.signals_mv, train.fs_hz, output)

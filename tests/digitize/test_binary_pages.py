@@ -1,9 +1,15 @@
 """b/w (thresholded) pages: grid dashes on the 1 mm comb go, the trace stays, rotation keeps b/w."""
 
+import cv2
 import numpy as np
 
 from ecgvision.digitize.deskew import rotate_binary_image
-from ecgvision.digitize.trace import TraceEvidenceConfig, binary_trace_probability, is_binary_page
+from ecgvision.digitize.trace import (
+    TraceEvidenceConfig,
+    binary_trace_probability,
+    is_binary_page,
+    trace_probability,
+)
 
 PX_PER_MM = 200 / 25.4
 
@@ -48,3 +54,22 @@ def test_a_rotated_binary_page_stays_binary_and_connected():
 
 def test_colour_pages_are_not_binary(examples):
     assert not any(is_binary_page(ex.image.max(axis=2)) for ex in examples)
+
+
+def test_a_learned_gate_keeps_the_trace_lying_on_a_grid_line():
+    """A flat trace on a grid line merges with the dashes into one long run, which the rule removes as
+    grid; gated by a model that knows the trace (here the true mask), the run's trace part stays."""
+    ink, trace = dashed_grid_page()
+    y = int(round(10.0 + 2 * 5 * PX_PER_MM))  # a major grid line
+    flat = np.zeros_like(trace)
+    flat[y : y + 2, 300:900] = True  # 76 mm of flat trace along it
+    ink, trace = ink | flat, trace | flat
+    image = np.where(ink[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
+    config = TraceEvidenceConfig()
+    rule = trace_probability(image, PX_PER_MM, config)
+    assert rule[flat].mean() < 0.5  # the rule takes the flat trace for a grid line (the test can fail)
+    gated = trace_probability(image, PX_PER_MM, config, trace_model=lambda page: trace.astype(np.float32))
+    assert gated[flat].mean() > 0.95
+    assert gated[trace].mean() > 0.95
+    far_from_trace = ink & ~cv2.dilate(trace.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    assert gated[far_from_trace].max() == 0.0  # no grid dash away from the trace survives
