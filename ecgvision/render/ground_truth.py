@@ -18,6 +18,9 @@ from ecgvision.io.atomic import atomic_write_bytes
 
 JSON_DECIMALS = 3  # 1/1000 px is far below any use of the truth
 
+SEPARATOR_HALF_HEIGHT_MM = 3.4  # the bar printed where a row's segment changes lead
+SEPARATOR_WIDTH_MM = 0.7
+
 
 @dataclass
 class SegmentTruth:
@@ -85,14 +88,30 @@ class ImageTruth:
                 mask[seg.start_sample : seg.end_sample, index[seg.lead.casefold()]] = True
         return mask
 
-    def trace_mask(self, width_px: int | None = None, include_pulses: bool = False) -> np.ndarray:
-        """(H, W) bool mask of the drawn trace pixels, rasterised from the warped polylines."""
+    def separators_px(self) -> list[np.ndarray]:
+        """(2, 2) image polylines of the separator bars printed where a row's segment changes lead."""
+        half = SEPARATOR_HALF_HEIGHT_MM * self.px_per_mm_y
+        bars = []
+        for s in self.segments:
+            if s.column > 0:
+                x, y = s.x0_page_px, s.baseline_y_page_px
+                bars.append(self.page_to_image(np.array([[x, y - half], [x, y + half]])))
+        return bars
+
+    def trace_mask(
+        self, width_px: int | None = None, include_pulses: bool = False, include_separators: bool = False
+    ) -> np.ndarray:
+        """(H, W) bool mask of the drawn trace pixels, rasterised from the warped polylines; with the
+        calibration pulses and the separator bars when asked (all the ink the digitizer reads)."""
         from ecgvision.render.draw import draw_polylines
 
         mask = np.zeros((self.height_px, self.width_px), dtype=np.uint8)
         lines = [np.stack([s.x_px, s.y_px], axis=1) for s in self.segments]
         lines += list(self.calibration_pulses_px) if include_pulses else []
         draw_polylines(mask, lines, (255,), width_px or self.trace_width_px)
+        if include_separators:
+            bar_width = max(float(width_px or self.trace_width_px), SEPARATOR_WIDTH_MM * self.px_per_mm_x)
+            draw_polylines(mask, self.separators_px(), (255,), bar_width)
         return mask >= 128  # pixels at least half covered by the ink
 
 

@@ -22,6 +22,8 @@ from ecgvision.render.artefacts import (
 from ecgvision.render.config import RenderConfig
 from ecgvision.render.draw import draw_bar, draw_polylines, draw_text
 from ecgvision.render.ground_truth import (
+    SEPARATOR_HALF_HEIGHT_MM,
+    SEPARATOR_WIDTH_MM,
     ImageTruth,
     SegmentTruth,
     apply_homography,
@@ -41,8 +43,6 @@ from ecgvision.render.paper import GREY_MAJOR_RGB, GREY_MINOR_RGB, PAPER_WHITE_R
 # Text and mark sizes in mm, measured on the Challenge examples (29 px font, 200 dpi).
 FONT_MM = 3.7
 LABEL_OFFSET_MM = (0.5, 4.15)  # label ink top-left relative to (segment start x, baseline y)
-SEPARATOR_HALF_HEIGHT_MM = 3.4
-SEPARATOR_WIDTH_MM = 0.7
 HEADER_TOP_MM = 3.3
 HEADER_NAME_X_MM = 76.0
 FOOTER_TOP_MM = 208.0

@@ -1,7 +1,8 @@
 """Trace-finding training data: pages rendered on the fly from real PTB-XL signals, with pixel-exact masks.
 
 Each item renders one page (a random realism preset, random style) from one record and returns
-`crops_per_page` crops, most of them centred on the trace, with the trace mask as target.
+`crops_per_page` crops, most of them centred on the trace, with the trace mask (pulses and separator
+bars included) as target.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ class TraceCropDataset(Dataset):
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         rng = self._rng(i)
         page = self.render(i, rng)
-        mask = page.truth.trace_mask()
+        # everything the digitizer reads: the trace, the calibration pulses and the separator bars
+        mask = page.truth.trace_mask(include_pulses=True, include_separators=True)
         points = np.concatenate([np.stack([s.x_px, s.y_px], 1) for s in page.truth.segments])
         points = points[np.isfinite(points).all(1)]
         images, masks = [], []

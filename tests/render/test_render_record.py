@@ -126,6 +126,18 @@ def test_trace_mask_covers_the_dark_trace(challenge_signal):
     assert (ink & mask).sum() / mask.sum() > 0.99
 
 
+def test_the_full_ink_mask_covers_pulses_and_separator_bars(challenge_signal):
+    signal, fs = challenge_signal
+    config = RenderConfig(grid_mode="none", lead_labels=False, header_text=False)
+    rendered = render_record(signal, fs, config, 0)
+    mask = rendered.truth.trace_mask(include_pulses=True, include_separators=True)
+    ink = cv2.cvtColor(rendered.image, cv2.COLOR_RGB2GRAY) < (255 + 30) / 2
+    assert (ink & mask).sum() / ink.sum() > 0.99  # all the page's ink: trace, pulses, bars
+    assert (ink & mask).sum() / mask.sum() > 0.97
+    trace_only = rendered.truth.trace_mask()
+    assert (ink & ~trace_only).sum() > 0.02 * ink.sum()  # the pulses and bars are not trace
+
+
 def test_nan_samples_leave_gaps_and_bad_input_is_refused(challenge_signal):
     signal, fs = challenge_signal
     holed = signal.copy()
