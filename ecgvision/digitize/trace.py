@@ -9,6 +9,7 @@ the (H, W) float map in [0, 1].
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -61,6 +62,7 @@ class TraceEvidenceConfig:
     learned_threshold: float = 0.3
     learned_dilate_px: int = 5
     learned_pages: str = "all"  # all | hard: only b/w and unevenly lit pages (photos) go through the model
+    learned_ramp_none_fraction: float = 0.75  # the darkness ramp's end on gated pages (the gate drops paper)
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -304,7 +306,8 @@ def gated_trace_probability(
     gate = learned_gate(image_rgb, trace_model, config)
     if binary:
         return ((value < 128) & gate.astype(bool)).astype(np.float32)
-    return colour_trace_probability(image_rgb, config, px_per_mm) * gate
+    permissive = dataclasses.replace(config, ramp_none_fraction=config.learned_ramp_none_fraction)
+    return colour_trace_probability(image_rgb, permissive, px_per_mm) * gate
 
 
 def trace_probability(

@@ -23,6 +23,7 @@ class TraceDataConfig:
     crop_px: int = 256
     crops_per_page: int = 4
     on_trace_share: float = 0.75  # crops centred on a trace point; the rest anywhere (text, margins)
+    on_marker_share: float = 0.15  # of those, centred on a calibration pulse or separator bar (rare ink)
     render_fs_hz: float = 500.0  # signals are upsampled so traces look like the hidden 500 Hz data
     variants: tuple[str, ...] = ("clean", "scan", "bw", "photo", "stained")
     style_jitter: bool = True
@@ -66,9 +67,12 @@ class TraceCropDataset(Dataset):
         mask = page.truth.trace_mask(include_pulses=True, include_separators=True)
         points = np.concatenate([np.stack([s.x_px, s.y_px], 1) for s in page.truth.segments])
         points = points[np.isfinite(points).all(1)]
+        markers = page.truth.calibration_pulses_px + page.truth.separators_px()
+        markers = np.concatenate(markers) if markers else points
         images, masks = [], []
         for _ in range(self.config.crops_per_page):
-            y0, x0 = self._crop_origin(rng, page.image.shape[:2], points)
+            centres = markers if rng.random() < self.config.on_marker_share else points
+            y0, x0 = self._crop_origin(rng, page.image.shape[:2], centres)
             c = self.config.crop_px
             images.append(page.image[y0 : y0 + c, x0 : x0 + c])
             masks.append(mask[y0 : y0 + c, x0 : x0 + c])
