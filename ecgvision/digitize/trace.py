@@ -62,7 +62,8 @@ class TraceEvidenceConfig:
     learned_threshold: float = 0.3
     learned_dilate_px: int = 5
     learned_pages: str = "all"  # all | hard: only b/w and unevenly lit pages (photos) go through the model
-    learned_ramp_none_fraction: float = 0.75  # the darkness ramp's end on gated pages (the gate drops paper)
+    learned_ramp_none_fraction: float = 0.9  # the darkness ramp's end on gated, unevenly lit pages
+    learned_floor_uneven: float = 0.0  # on unevenly lit pages the evidence is at least this x the model's
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -280,11 +281,16 @@ def remove_text_blobs(prob: np.ndarray, px_per_mm: float, config: TraceEvidenceC
     return out
 
 
-def learned_gate(image_rgb: np.ndarray, trace_model: TraceModel, config: TraceEvidenceConfig) -> np.ndarray:
-    """(H, W) uint8 {0, 1}: where the learned model sees trace, widened by `learned_dilate_px`."""
-    learned = np.asarray(trace_model(image_rgb), dtype=np.float32)
+def learned_probability(image_rgb: np.ndarray, trace_model: TraceModel) -> np.ndarray:
+    """(H, W) float32 in [0, 1] from the model, checked to match the image."""
+    learned = np.clip(np.asarray(trace_model(image_rgb), dtype=np.float32), 0.0, 1.0)
     if learned.shape != image_rgb.shape[:2]:
         raise ValueError(f"trace model returned shape {learned.shape}, expected {image_rgb.shape[:2]}")
+    return learned
+
+
+def learned_gate(learned: np.ndarray, config: TraceEvidenceConfig) -> np.ndarray:
+    """(H, W) uint8 {0, 1}: where the learned model sees trace, widened by `learned_dilate_px`."""
     gate = (learned > config.learned_threshold).astype(np.uint8)
     size = max(1, int(config.learned_dilate_px))
     return cv2.dilate(gate, np.ones((size, size), np.uint8)) if size > 1 else gate
@@ -297,17 +303,27 @@ def gated_trace_probability(
 
     On a b/w page the ink is every black pixel: the rule-based grid removal also takes the pulse and
     flat trace lying on grid lines, which the model can tell apart from the grid by their context.
+    On an unevenly lit page (a photo) the darkness ramp reaches further into the grey
+    (`learned_ramp_none_fraction`): a blurred trace fades there, and the gate drops the paper and
+    grid that the wider ramp lets in. Evenly lit pages keep the plain ramp (measured: the wider one
+    cost scans 1.5 dB), or skip the model with `learned_pages: hard`.
     """
     value = image_rgb.max(axis=2)
     binary = is_binary_page(value)
-    if not binary and config.learned_pages == "hard":
-        if not is_unevenly_lit(paper_level(value, px_per_mm, config.flatten_kernel_mm), config):
-            return colour_trace_probability(image_rgb, config, px_per_mm)
-    gate = learned_gate(image_rgb, trace_model, config)
+    uneven = not binary and is_unevenly_lit(paper_level(value, px_per_mm, config.flatten_kernel_mm), config)
+    if not (binary or uneven) and config.learned_pages == "hard":
+        return colour_trace_probability(image_rgb, config, px_per_mm)
+    learned = learned_probability(image_rgb, trace_model)
+    gate = learned_gate(learned, config)
     if binary:
         return ((value < 128) & gate.astype(bool)).astype(np.float32)
-    permissive = dataclasses.replace(config, ramp_none_fraction=config.learned_ramp_none_fraction)
-    return colour_trace_probability(image_rgb, permissive, px_per_mm) * gate
+    if not uneven:
+        return colour_trace_probability(image_rgb, config, px_per_mm) * gate
+    config = dataclasses.replace(config, ramp_none_fraction=config.learned_ramp_none_fraction)
+    gated = colour_trace_probability(image_rgb, config, px_per_mm) * gate
+    if config.learned_floor_uneven > 0:
+        gated = np.maximum(gated, config.learned_floor_uneven * learned)
+    return gated
 
 
 def trace_probability(

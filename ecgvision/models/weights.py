@@ -56,13 +56,25 @@ def import_class(path: str) -> type:
         raise WeightsError(f"cannot import model class {path!r}: {error}") from error
 
 
-def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    # clone + contiguous: safetensors refuses shared or strided storage.
-    return {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+def cpu_state_dict(model: nn.Module, float_dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
+    """The state dict on the CPU; floating tensors cast to `float_dtype` when given (float16 halves
+    a shipped file; loading casts back to the model's dtype)."""
+
+    def stored(tensor: torch.Tensor) -> torch.Tensor:
+        tensor = tensor.detach().to("cpu")
+        if float_dtype is not None and tensor.is_floating_point():
+            tensor = tensor.to(float_dtype)
+        return tensor.contiguous().clone()  # safetensors refuses shared or strided storage
+
+    return {k: stored(v) for k, v in model.state_dict().items()}
 
 
 def save_pretrained(
-    model: nn.Module, folder: str | os.PathLike, config: Any = None, extra: dict[str, Any] | None = None
+    model: nn.Module,
+    folder: str | os.PathLike,
+    config: Any = None,
+    extra: dict[str, Any] | None = None,
+    float_dtype: torch.dtype | None = None,
 ) -> Path:
     """Write `folder/model.safetensors` and `folder/config.json` atomically; returns the folder.
 
@@ -75,7 +87,7 @@ def save_pretrained(
         raise TypeError(f"config must be a dataclass instance, got {type(config).__name__}")
     folder = Path(folder)
     with atomic_path(folder / WEIGHTS_FILE) as tmp:
-        save_file(cpu_state_dict(model), str(tmp), metadata={"format": "pt"})
+        save_file(cpu_state_dict(model, float_dtype), str(tmp), metadata={"format": "pt"})
         checksum = sha256_file(tmp)
     meta = {
         "architecture": type(model).__name__,

@@ -38,6 +38,7 @@ class TraceTrainConfig:
     val_folds: tuple[int, ...] = (9,)
     val_pages: int = 24
     init_weights: str | None = None  # a trace_model folder to start from (fine-tuning); None: from scratch
+    half_weights: bool = False  # store the weights as float16 (half the file; a shipped default)
 
 
 def mask_at_stride(mask: torch.Tensor, stride: int) -> torch.Tensor:
@@ -98,7 +99,8 @@ def fit_trace_model(
     folder = Path(output or Path(config.trainer.output_dir) / "trace_model")
     # the evaluation of the weights kept (the best one, as the trainer chose them)
     metrics = max(result.evaluations, key=lambda e: e.get("dice", 0.0)) if result.evaluations else {}
-    save_pretrained(best, folder, extra={"validation": metrics, "role": "trace"})
+    dtype = torch.float16 if config.half_weights else None
+    save_pretrained(best, folder, extra={"validation": metrics, "role": "trace"}, float_dtype=dtype)
     return folder
 
 

@@ -49,6 +49,7 @@ METRICS_LOG = "metrics.jsonl"  # the JSONL training log in the output folder
 class TrainerConfig:
     epochs: int = 10
     max_steps: int | None = None  # optimizer steps; training stops at whichever limit comes first
+    stop_after_epochs: int | None = None  # stop here without shortening the lr schedule (a cut-short stage)
     lr: float = 1e-3  # peak learning rate
     weight_decay: float = 0.05
     batch_size: int = 8  # per process, per micro-batch
@@ -316,14 +317,15 @@ class Trainer:
         state = run.state
         if state.batches_in_epoch >= run.batches_per_epoch:
             state.epoch, state.batches_in_epoch = state.epoch + 1, 0
-        last = state.step >= run.total_steps or state.epoch >= self.config.epochs
+        last = self._done(run)
         if run.val_loader is not None and (last or state.epoch % self.config.eval_every_epochs == 0):
             self._after_evaluation(run, self._evaluate(run))
         self._save_checkpoint(run)
 
     def _done(self, run: _Run) -> bool:
-        s = run.state
-        return s.stopped_early or s.step >= run.total_steps or s.epoch >= self.config.epochs
+        s, stop = run.state, self.config.stop_after_epochs
+        cut = stop is not None and s.epoch >= stop
+        return s.stopped_early or cut or s.step >= run.total_steps or s.epoch >= self.config.epochs
 
     def fit(self, task: Task, train_dataset: Dataset, val_dataset: Dataset | None = None) -> FitResult:
         """Train `task.model` (in place) until epochs / max_steps / early stopping; resumable."""

@@ -43,6 +43,19 @@ def test_round_trip_gives_identical_outputs(saved: tuple[Path, EcgNet]) -> None:
     assert all(torch.equal(before[k], after[k]) for k in before)
 
 
+def test_half_precision_file_is_half_the_size_and_loads_as_float32(saved, tmp_path: Path) -> None:
+    folder, model = saved
+    half = save_pretrained(model, tmp_path / "half", float_dtype=torch.float16)
+    size = lambda f: (f / "model.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.55 * size(folder)
+    loaded = from_pretrained(half, device="cpu")
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())
+    images = torch.rand(1, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        before, after = model(images)["dense"], loaded(images)["dense"]
+    assert torch.allclose(before, after, atol=2e-2 * before.abs().max().item())
+
+
 def test_config_json_records_architecture_checksum_and_version(saved: tuple[Path, EcgNet]) -> None:
     folder, _ = saved
     meta = json.loads((folder / "config.json").read_text())

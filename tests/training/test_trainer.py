@@ -58,6 +58,21 @@ def test_resume_after_interruption_matches_uninterrupted_run(tmp_path: Path) -> 
     assert strip == eval_lines(tmp_path / "b")
 
 
+def test_a_stage_cut_after_some_epochs_follows_the_full_schedule(tmp_path: Path) -> None:
+    train, val = make_dataset(20, seed=1), make_dataset(8, seed=2)
+    full_task = new_toy_task()
+    Trainer(toy_config(tmp_path / "full", checkpoint_every_steps=3)).fit(full_task, train, val)
+    cut_task = new_toy_task()
+    cut = Trainer(toy_config(tmp_path / "cut", stop_after_epochs=1)).fit(cut_task, train, val)
+    assert cut.state.step == 3 and len(eval_lines(tmp_path / "cut")) == 1  # evaluated at the cut
+    # the same weights as the full run after its first epoch: the lr schedule was not shortened
+    full_lines = [json.loads(ln) for ln in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    cut_lines = [json.loads(ln) for ln in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    lrs = lambda lines: [ln["lr"] for ln in lines if ln["kind"] == "train"][:3]  # noqa: E731
+    assert lrs(cut_lines) == lrs(full_lines)
+    assert eval_lines(tmp_path / "cut")[0]["mse"] == pytest.approx(eval_lines(tmp_path / "full")[0]["mse"])
+
+
 def test_resume_of_a_finished_run_does_nothing(tmp_path: Path) -> None:
     train = make_dataset(20, seed=1)
     Trainer(toy_config(tmp_path, epochs=1)).fit(new_toy_task(), train)

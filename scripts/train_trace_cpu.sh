@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Train the learned trace finder on the CPU (2 cores: ~80 min) in the four stages that made the shipped
+# model/trace_model, and write it (float16 weights) to OUT_DIR (default model/trace_model).
+# Usage: bash scripts/train_trace_cpu.sh [OUT_DIR]   (expects ../shared/data and a set-up .venv)
+#
+# Lineage of the shipped weights (the same commands; the code changed between stages, so a rerun is
+# the same recipe, not the same bits): stages 1 (commit 96006ff) and 2 (0cb0542) trained on the trace
+# alone (no pulses / separator bars in the mask), stage 3 (e00838e) without the pulse-centred crops,
+# stage 4 at 45568d6; stages 2 and 3 were stopped by hand after 3 and 2 epochs (stop_after_epochs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="${1:-model/trace_model}"
+[ -x .venv/bin/python ] || bash scripts/setup.sh
+train() { .venv/bin/ecgvision -v train-trace-model --config configs/trace_model.yaml "$@"; }
+FINE=(data.pages_per_epoch=500 trainer.lr=0.001 trainer.warmup_steps=20 trainer.checkpoint_every_steps=100
+      'data.variants=[clean,scan,bw,bw,photo,photo,stained]')
+# 1: from scratch, 750 steps
+train --set data.pages_per_epoch=150 trainer.epochs=10 trainer.checkpoint_every_steps=75 \
+  trainer.output_dir=runs/trace_s1 -o runs/trace_s1/trace_model
+# 2-4: fine-tuning, b/w and photo pages drawn twice as often
+train --set init_weights=runs/trace_s1/trace_model "${FINE[@]}" trainer.epochs=16 trainer.stop_after_epochs=3 \
+  trainer.output_dir=runs/trace_s2 -o runs/trace_s2/trace_model
+train --set init_weights=runs/trace_s2/trace_model "${FINE[@]}" trainer.epochs=12 trainer.stop_after_epochs=2 \
+  trainer.output_dir=runs/trace_s3 -o runs/trace_s3/trace_model
+train --set init_weights=runs/trace_s3/trace_model "${FINE[@]}" trainer.epochs=10 half_weights=true \
+  trainer.output_dir=runs/trace_s4 -o "$OUT"
+ls -la "$OUT"
