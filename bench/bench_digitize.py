@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python bench/bench_digitize.py [--records 20] [--variants clean scan bw photo stained mix]
-        [--fs 100 500] [--workers 2] [--trace-model DIR] [--grid colour] [--log]
+        [--fs 100 500] [--workers 2] [--trace-model DIR] [--set KEY=VALUE ...] [--grid colour] [--log]
 
 Per image: render (ecgvision.render, pixel-exact truth) -> digitize_image -> per lead
 compute_snr(reference, align_signals(reference, estimate)) with reference = truth.reference_mv
@@ -28,14 +28,16 @@ import numpy as np
 from bench_pages import record_signal, render_page  # bench/ is on sys.path
 from results_log import SUBMISSIONS, append_submission, git_commit  # bench/ is on sys.path
 
+from ecgvision.config import load_config
 from ecgvision.constants import LEADS
 from ecgvision.data.archives import cache_dir, extract_fold
-from ecgvision.digitize.pipeline import digitize_image
+from ecgvision.digitize.pipeline import DigitizeConfig, digitize_image
 from ecgvision.evaluation.metrics import align_signals, compute_snr
 from ecgvision.render.config import RenderConfig
 
 DEFAULT_VARIANTS = ("clean", "scan", "bw", "photo", "stained", "mix")
 _TRACE_MODEL = None  # per worker process: loaded once by _init_worker
+_CONFIG = DigitizeConfig()  # ... with the --set overrides
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,17 @@ class Outcome:
     max_rss_mb: float
 
 
-def load_trace_model_or_none(folder: str | None):
-    """The learned trace model from `folder` via ecgvision.models.trace_model, or None."""
-    if not folder:
-        return None
-    try:
+def _init_worker(trace_model_dir: str | None, torch_threads: int, overrides: list[str]) -> None:
+    """Load the learned trace model once per process (one torch thread per pool worker: no oversubscription)."""
+    global _TRACE_MODEL, _CONFIG
+    _CONFIG = load_config(DigitizeConfig, None, overrides)
+    if trace_model_dir:
+        import torch
+
         from ecgvision.models.trace_model import load_trace_model
-    except ImportError as error:
-        print(
-            f"--trace-model ignored: ecgvision.models.trace_model is not available ({error})", file=sys.stderr
-        )
-        return None
-    return load_trace_model(folder)
 
-
-def _init_worker(trace_model_dir: str | None) -> None:
-    global _TRACE_MODEL
-    _TRACE_MODEL = load_trace_model_or_none(trace_model_dir)
+        torch.set_num_threads(torch_threads)
+        _TRACE_MODEL = load_trace_model(trace_model_dir, device="cpu")
 
 
 def mean_lead_snr(reference: np.ndarray, estimate: np.ndarray, fs_hz: float) -> float:
@@ -91,7 +87,7 @@ def run_job(job: Job) -> Outcome:
     signal = record_signal(job.record, job.fs_hz)
     rendered = render_page(signal, job.fs_hz, job.variant, job.seed, RenderConfig(grid_mode=job.grid_mode))
     started = time.perf_counter()
-    result = digitize_image(rendered.image, job.fs_hz, signal.shape[0], list(LEADS), trace_model=_TRACE_MODEL)
+    result = digitize_image(rendered.image, job.fs_hz, signal.shape[0], list(LEADS), _CONFIG, _TRACE_MODEL)
     seconds = time.perf_counter() - started
     snr = mean_lead_snr(rendered.truth.reference_mv, result.signal_mv, job.fs_hz)
     reason = "" if result.leads_read else next(iter(result.failures.values()), "")
@@ -110,11 +106,14 @@ def make_jobs(records: list[Path], variants: list[str], rates: list[float], grid
     ]
 
 
-def run_all(jobs: list[Job], workers: int, trace_model_dir: str | None) -> list[Outcome]:
+def run_all(
+    jobs: list[Job], workers: int, trace_model_dir: str | None, overrides: list[str] = ()
+) -> list[Outcome]:
     if workers <= 1:
-        _init_worker(trace_model_dir)
+        _init_worker(trace_model_dir, os.cpu_count() or 1, list(overrides))
         return [run_job(job) for job in jobs]
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(trace_model_dir,)) as pool:
+    init = (trace_model_dir, 1, list(overrides))
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=init) as pool:
         return list(pool.map(run_job, jobs, chunksize=1))
 
 
@@ -157,6 +156,8 @@ def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: flo
     model = "classical digitizer (DigitizeConfig defaults)"
     if args.trace_model:
         model = f"classical digitizer + learned trace model {args.trace_model}"
+    if args.set:
+        model += f" with {' '.join(args.set)}"
     append_submission(
         {
             "date": datetime.date.today().isoformat(),
@@ -191,6 +192,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--grid", default="colour", choices=("colour", "grey", "none"), help="grid mode")
     parser.add_argument("--workers", type=int, default=1, help="process pool size (1 = in process)")
     parser.add_argument("--trace-model", help="learned trace model folder (ecgvision.models.trace_model)")
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="DigitizeConfig overrides, e.g. trace.learned_pages=hard"
+    )
     parser.add_argument("--log", action="store_true", help="append the result to submissions.yaml")
     return parser.parse_args(argv)
 
@@ -200,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     records = extract_fold(9, cache_dir() / "ptbxl", limit=args.records)
     jobs = make_jobs(records, args.variants, args.fs, args.grid)
     started = time.perf_counter()
-    outcomes = run_all(jobs, args.workers, args.trace_model)
+    outcomes = run_all(jobs, args.workers, args.trace_model, args.set)
     wall_s = time.perf_counter() - started
     table = summarise(outcomes, args.variants, args.fs)
     print_table(table, args.fs)
