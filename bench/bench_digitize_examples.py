@@ -1,6 +1,6 @@
 """Digitize the Challenge 2024 example images and print SNR (masked to plotted samples) and timing.
 
-Usage: .venv/bin/python bench/bench_digitize_examples.py [--overlay-dir DIR]
+Usage: .venv/bin/python bench/bench_digitize_examples.py [--trace-model DIR] [--overlay-dir DIR]
 The reference is the record's signal masked to the samples the image plots (json start/end samples),
 as the Challenge scores it; SNR is reported with the Challenge's alignment and without it.
 """
@@ -48,7 +48,13 @@ def score(reference: np.ndarray, estimate: np.ndarray, fs_hz: float) -> tuple[fl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--overlay-dir", type=Path, help="write <record>-overlay.png files here")
+    parser.add_argument("--trace-model", help="learned trace model folder (e.g. model/trace_model)")
     args = parser.parse_args()
+    trace_model = None
+    if args.trace_model:
+        from ecgvision.models.trace_model import load_trace_model
+
+        trace_model = load_trace_model(args.trace_model, device="cpu")
     folder = shared_data_dir() / "challenge2024-examples"
     results = []
     for header_path in sorted(folder.glob("*.hea")):
@@ -58,7 +64,9 @@ def main() -> int:
         image = read_image(image_path)
         reference = masked_reference(record, folder / f"{record.name}-0.json.gz", list(info.signal_names))
         started = time.perf_counter()
-        result = digitize_image(image, info.fs_hz, info.num_samples, list(info.signal_names))
+        result = digitize_image(
+            image, info.fs_hz, info.num_samples, list(info.signal_names), trace_model=trace_model
+        )
         seconds = time.perf_counter() - started
         snr_aligned, snr_raw = score(reference, result.signal_mv, info.fs_hz)
         results.append((snr_aligned, snr_raw, seconds))
