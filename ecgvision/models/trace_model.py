@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ecgvision.models.weights import from_pretrained
+from ecgvision.models.weights import from_pretrained, read_model_meta
 
 SIZE_MULTIPLE = 32  # the encoder's deepest stride
 
@@ -33,22 +34,40 @@ def trace_logits_full_size(model: nn.Module, images: torch.Tensor) -> torch.Tens
     return full[:, 0, :h, :w]
 
 
-class LearnedTraceModel:
-    """`__call__(image_rgb (H, W, 3) uint8) -> (H, W) float32` probabilities; the digitizer's TraceModel."""
+def shrink(image: np.ndarray, scale: float) -> np.ndarray:
+    """The image resized by `scale` with area averaging (what a lower-resolution scan records)."""
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
-    def __init__(self, model: nn.Module):
+
+class LearnedTraceModel:
+    """`__call__(image_rgb (H, W, 3) uint8) -> (H, W) float32` probabilities; the digitizer's TraceModel.
+
+    A model trained on pages shrunk by `input_scale` sees the page shrunk the same way; its map is
+    resized back to the page's pixels.
+    """
+
+    def __init__(self, model: nn.Module, input_scale: float = 1.0):
         self.model = model.eval()
         self.device = next(model.parameters()).device
+        self.input_scale = input_scale
 
     def __call__(self, image_rgb: np.ndarray) -> np.ndarray:
+        height, width = image_rgb.shape[:2]
+        if self.input_scale != 1.0:
+            image_rgb = shrink(image_rgb, self.input_scale)
         # The uint8 page crosses to the device (a quarter of float32's bytes) and is scaled there.
         pixels = torch.from_numpy(np.ascontiguousarray(image_rgb)).permute(2, 0, 1)[None].to(self.device)
         with torch.inference_mode():
             logits = trace_logits_full_size(self.model, pixels.float() / 255.0)
-        return torch.sigmoid(logits)[0].float().cpu().numpy()
+        probabilities = torch.sigmoid(logits)[0].float().cpu().numpy()
+        if probabilities.shape != (height, width):
+            probabilities = cv2.resize(probabilities, (width, height), interpolation=cv2.INTER_LINEAR)
+        return probabilities
 
 
 def load_trace_model(
     folder: str | os.PathLike, device: str | torch.device | None = None
 ) -> LearnedTraceModel:
-    return LearnedTraceModel(from_pretrained(folder, device))
+    scale = float(read_model_meta(folder)["extra"].get("input_scale", 1.0))
+    return LearnedTraceModel(from_pretrained(folder, device), scale)

@@ -100,7 +100,8 @@ def fit_trace_model(
     # the evaluation of the weights kept (the best one, as the trainer chose them)
     metrics = max(result.evaluations, key=lambda e: e.get("dice", 0.0)) if result.evaluations else {}
     dtype = torch.float16 if config.half_weights else None
-    save_pretrained(best, folder, extra={"validation": metrics, "role": "trace"}, float_dtype=dtype)
+    extra = {"validation": metrics, "role": "trace", "input_scale": config.data.input_scale}
+    save_pretrained(best, folder, extra=extra, float_dtype=dtype)
     return folder
 
 

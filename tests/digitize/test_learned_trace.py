@@ -1,0 +1,58 @@
+"""The shipped learned trace finder (model/trace_model) on real fold-9 signals rendered as b/w and clean pages.
+
+On a b/w page the rule cannot tell the pulse and a flat trace on a major grid line from the grid
+(both are black dashes); gated by the model they are kept and the grid goes. On a clean colour page
+the gate must cost (almost) nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecgvision.constants import LEADS
+from ecgvision.digitize.pipeline import DigitizeConfig, digitize_image
+from ecgvision.digitize.trace import TraceEvidenceConfig
+from ecgvision.evaluation.metrics import align_signals, compute_snr
+from ecgvision.io.records import load_signals
+from ecgvision.models.trace_model import load_trace_model
+from ecgvision.render.config import RenderConfig, with_variant
+from ecgvision.render.render import render_record
+
+SHIPPED = Path(__file__).resolve().parents[2] / "model" / "trace_model"
+ALL_PAGES = DigitizeConfig(trace=TraceEvidenceConfig(learned_pages="all"))
+
+
+@pytest.fixture(scope="module")
+def trace_model():
+    return load_trace_model(SHIPPED, device="cpu")
+
+
+def snr_of(signal: np.ndarray, fs_hz: float, variant: str, seed: int, trace_model) -> float:
+    rng = np.random.default_rng(seed)
+    name, config = with_variant(RenderConfig(), variant, rng)
+    rendered = render_record(signal, fs_hz, config, rng, variant=name)
+    result = digitize_image(rendered.image, fs_hz, signal.shape[0], list(LEADS), ALL_PAGES, trace_model)
+    reference = rendered.truth.reference_mv
+    return float(
+        np.mean(
+            [
+                compute_snr(
+                    reference[:, j], align_signals(reference[:, j], result.signal_mv[:, j], fs_hz).signal_mv
+                )
+                for j in range(reference.shape[1])
+            ]
+        )
+    )
+
+
+def test_the_model_reads_bw_pages_better_and_costs_clean_pages_nothing(ptbxl_fold9_slice, trace_model):
+    records = [load_signals(r, list(LEADS)) for r in ptbxl_fold9_slice[3:6]]
+    bw_rule = [snr_of(s, fs, "bw", 10 + k, None) for k, (s, fs) in enumerate(records)]
+    bw_model = [snr_of(s, fs, "bw", 10 + k, trace_model) for k, (s, fs) in enumerate(records)]
+    assert np.mean(bw_model) >= np.mean(bw_rule) + 1.0, (bw_rule, bw_model)
+    signal, fs = records[0]
+    clean_rule, clean_model = (snr_of(signal, fs, "clean", 0, m) for m in (None, trace_model))
+    assert clean_model >= clean_rule - 0.5, (clean_rule, clean_model)
