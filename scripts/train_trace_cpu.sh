@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Train the learned trace finder on the CPU (2 cores: ~80 min) in the four stages that made the shipped
+# Train the learned trace finder on the CPU (2 cores: ~110 min) in the five stages that made the shipped
 # model/trace_model, and write it (float16 weights) to OUT_DIR (default model/trace_model).
 # Usage: bash scripts/train_trace_cpu.sh [OUT_DIR]   (expects ../shared/data and a set-up .venv)
 #
 # Lineage of the shipped weights (the same commands; the code changed between stages, so a rerun is
 # the same recipe, not the same bits): stages 1 (commit 96006ff) and 2 (0cb0542) trained on the trace
 # alone (no pulses / separator bars in the mask), stage 3 (e00838e) without the pulse-centred crops,
-# stage 4 at 45568d6; stages 2 and 3 were stopped by hand after 3 and 2 epochs (stop_after_epochs).
+# stage 4 at 45568d6, stage 5 (half-resolution input: 4x faster inference) at 906390c, from stage 4's
+# weights stored as float16 (model/trace_model of 19fa8d5); stages 2 and 3
+# were stopped by hand after 3 and 2 epochs (stop_after_epochs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-model/trace_model}"
@@ -22,6 +24,9 @@ train --set init_weights=runs/trace_s1/trace_model "${FINE[@]}" trainer.epochs=1
   trainer.output_dir=runs/trace_s2 -o runs/trace_s2/trace_model
 train --set init_weights=runs/trace_s2/trace_model "${FINE[@]}" trainer.epochs=12 trainer.stop_after_epochs=2 \
   trainer.output_dir=runs/trace_s3 -o runs/trace_s3/trace_model
-train --set init_weights=runs/trace_s3/trace_model "${FINE[@]}" trainer.epochs=10 half_weights=true \
-  trainer.output_dir=runs/trace_s4 -o "$OUT"
+train --set init_weights=runs/trace_s3/trace_model "${FINE[@]}" trainer.epochs=10 \
+  trainer.output_dir=runs/trace_s4 -o runs/trace_s4/trace_model
+# 5: the same at half resolution (the model sees 100 dpi pages)
+train --set init_weights=runs/trace_s4/trace_model "${FINE[@]}" trainer.epochs=8 data.input_scale=0.5 \
+  half_weights=true trainer.output_dir=runs/trace_s5 -o "$OUT"
 ls -la "$OUT"
