@@ -153,10 +153,11 @@ def train_trace_finder(
             Path(runs) / TRACE_MODEL_DIR,
         )
         dice = float(read_model_meta(trained)["extra"].get("validation", {}).get("dice", 0.0))
+        # an older trace model in the folder would be loaded in place of the one just judged
+        shutil.rmtree(folder / TRACE_MODEL_DIR, ignore_errors=True)
         if dice < config.trace_min_dice:
             note = f"not kept: validation Dice {dice:.3f} < {config.trace_min_dice}"
             log.warning("trace model %s; the digitizer stays classical", note)
             return {"trace_model": note}
-        shutil.rmtree(folder / TRACE_MODEL_DIR, ignore_errors=True)
         shutil.copytree(trained, folder / TRACE_MODEL_DIR)
     return {"digitizer": "learned-trace+classical", "trace_model": f"validation Dice {dice:.3f}"}

@@ -58,12 +58,11 @@ class TraceEvidenceConfig:
     binary_line_min_coverage: float = 0.08  # ... when such runs cover this much of that pixel row / column
     binary_close_px: int = 3  # square closing that rejoins the dotted pieces of the trace
     # with a learned model: ink counts where the model's probability exceeds this, widened by a
-    # square of this many px (its stride-2 cells, a blurred trace's rim)
+    # square of this many px (its coarse cells: 4 page px for the shipped one; a blurred trace's rim)
     learned_threshold: float = 0.3
     learned_dilate_px: int = 5
     learned_pages: str = "all"  # all | hard: only b/w and unevenly lit pages (photos) go through the model
     learned_ramp_none_fraction: float = 0.9  # the darkness ramp's end on gated, unevenly lit pages
-    learned_floor_uneven: float = 0.0  # on unevenly lit pages the evidence is at least this x the model's
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -313,17 +312,13 @@ def gated_trace_probability(
     uneven = not binary and is_unevenly_lit(paper_level(value, px_per_mm, config.flatten_kernel_mm), config)
     if not (binary or uneven) and config.learned_pages == "hard":
         return colour_trace_probability(image_rgb, config, px_per_mm)
-    learned = learned_probability(image_rgb, trace_model)
-    gate = learned_gate(learned, config)
+    gate = learned_gate(learned_probability(image_rgb, trace_model), config)
     if binary:
         return ((value < 128) & gate.astype(bool)).astype(np.float32)
     if not uneven:
         return colour_trace_probability(image_rgb, config, px_per_mm) * gate
-    config = dataclasses.replace(config, ramp_none_fraction=config.learned_ramp_none_fraction)
-    gated = colour_trace_probability(image_rgb, config, px_per_mm) * gate
-    if config.learned_floor_uneven > 0:
-        gated = np.maximum(gated, config.learned_floor_uneven * learned)
-    return gated
+    permissive = dataclasses.replace(config, ramp_none_fraction=config.learned_ramp_none_fraction)
+    return colour_trace_probability(image_rgb, permissive, px_per_mm) * gate
 
 
 def trace_probability(
