@@ -193,7 +193,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="process pool size (1 = in process)")
     parser.add_argument("--trace-model", help="learned trace model folder (ecgvision.models.trace_model)")
     parser.add_argument(
-        "--set", nargs="*", default=[], help="DigitizeConfig overrides, e.g. trace.learned_pages=hard"
+        "--set", nargs="*", default=[], help="DigitizeConfig overrides, e.g. trace.learned_dilate_px=3"
     )
     parser.add_argument("--log", action="store_true", help="append the result to submissions.yaml")
     return parser.parse_args(argv)

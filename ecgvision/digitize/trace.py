@@ -61,7 +61,6 @@ class TraceEvidenceConfig:
     # square of this many px (its coarse cells: 4 page px for the shipped one; a blurred trace's rim)
     learned_threshold: float = 0.3
     learned_dilate_px: int = 5
-    learned_pages: str = "all"  # all | hard: only b/w and unevenly lit pages (photos) go through the model
     learned_ramp_none_fraction: float = 0.9  # the darkness ramp's end on gated, unevenly lit pages
 
 
@@ -189,36 +188,35 @@ def paper_level(value: np.ndarray, px_per_mm: float, kernel_mm: float) -> np.nda
     return cv2.resize(smooth, (value.shape[1], value.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def is_unevenly_lit(paper: np.ndarray, config: TraceEvidenceConfig) -> bool:
-    """True when the local paper level (`paper_level`) varies more than `flatten_min_spread`."""
-    low, high = np.percentile(paper[::4, ::4], [10, 90])
-    return bool(high > 0 and low / high < config.flatten_min_spread)
-
-
 def flatten_illumination(
     value: np.ndarray, minimum: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """(value, minimum) divided by the local paper level when the light is uneven; unchanged otherwise
-    (an evenly lit page keeps its exact grey levels)."""
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(value, minimum, uneven): divided by the local paper level when the light is uneven (its 10th
+    / 90th percentile below `flatten_min_spread`); unchanged otherwise (an evenly lit page keeps its
+    exact grey levels)."""
     paper = paper_level(value, px_per_mm, config.flatten_kernel_mm)
-    if not is_unevenly_lit(paper, config):
-        return value, minimum
-    high = np.percentile(paper[::4, ::4], 90)
+    low, high = np.percentile(paper[::4, ::4], [10, 90])
+    if high <= 0 or low / high >= config.flatten_min_spread:
+        return value, minimum, False
     gain = np.float32(high) / np.maximum(paper, 1.0)
 
     def scaled(channel: np.ndarray) -> np.ndarray:
         return np.clip(channel.astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
-    return scaled(value), scaled(minimum)
+    return scaled(value), scaled(minimum), True
 
 
 def colour_trace_probability(
-    image_rgb: np.ndarray, config: TraceEvidenceConfig, px_per_mm: float | None = None
+    image_rgb: np.ndarray,
+    config: TraceEvidenceConfig,
+    px_per_mm: float | None = None,
+    uneven_ramp_none_fraction: float | None = None,
 ) -> np.ndarray:
     """(H, W) float32 in [0, 1]: dark, unsaturated pixels off the grid lines; no text removal.
 
     `px_per_mm` sizes the grid-line filter (default: a letter-width page). Only pixels darker than
-    the darkness cut-off are evaluated in float (a few % of the page).
+    the darkness cut-off are evaluated in float (a few % of the page). `uneven_ramp_none_fraction`
+    replaces the ramp's end on an unevenly lit (flattened) page.
     """
     red, green, blue = cv2.split(np.ascontiguousarray(image_rgb))
     value = cv2.max(cv2.max(red, green), blue)
@@ -227,7 +225,9 @@ def colour_trace_probability(
         return binary_trace_probability(value < 128, ppm, config)
     minimum = cv2.min(cv2.min(red, green), blue)
     if config.flatten_min_spread > 0:
-        value, minimum = flatten_illumination(value, minimum, ppm, config)
+        value, minimum, uneven = flatten_illumination(value, minimum, ppm, config)
+        if uneven and uneven_ramp_none_fraction is not None:
+            config = dataclasses.replace(config, ramp_none_fraction=uneven_ramp_none_fraction)
     if config.grid_line_min_mm > 0:
         value = remove_grid_lines(value, ppm, config)
     sample = (slice(None, None, 4), slice(None, None, 4))  # thresholds from a 1/16 subsample (speed)
@@ -305,20 +305,14 @@ def gated_trace_probability(
     On an unevenly lit page (a photo) the darkness ramp reaches further into the grey
     (`learned_ramp_none_fraction`): a blurred trace fades there, and the gate drops the paper and
     grid that the wider ramp lets in. Evenly lit pages keep the plain ramp (measured: the wider one
-    cost scans 1.5 dB), or skip the model with `learned_pages: hard`.
+    cost scans 1.5 dB).
     """
-    value = image_rgb.max(axis=2)
-    binary = is_binary_page(value)
-    uneven = not binary and is_unevenly_lit(paper_level(value, px_per_mm, config.flatten_kernel_mm), config)
-    if not (binary or uneven) and config.learned_pages == "hard":
-        return colour_trace_probability(image_rgb, config, px_per_mm)
     gate = learned_gate(learned_probability(image_rgb, trace_model), config)
-    if binary:
+    value = image_rgb.max(axis=2)
+    if is_binary_page(value):
         return ((value < 128) & gate.astype(bool)).astype(np.float32)
-    if not uneven:
-        return colour_trace_probability(image_rgb, config, px_per_mm) * gate
-    permissive = dataclasses.replace(config, ramp_none_fraction=config.learned_ramp_none_fraction)
-    return colour_trace_probability(image_rgb, permissive, px_per_mm) * gate
+    ramp_none = config.learned_ramp_none_fraction
+    return colour_trace_probability(image_rgb, config, px_per_mm, uneven_ramp_none_fraction=ramp_none) * gate
 
 
 def trace_probability(

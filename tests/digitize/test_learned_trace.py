@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from ecgvision.constants import LEADS
-from ecgvision.digitize.pipeline import DigitizeConfig, digitize_image
-from ecgvision.digitize.trace import TraceEvidenceConfig
+from ecgvision.digitize.pipeline import digitize_image
 from ecgvision.evaluation.metrics import align_signals, compute_snr
 from ecgvision.io.records import load_signals
 from ecgvision.models.trace_model import load_trace_model
@@ -22,7 +21,6 @@ from ecgvision.render.config import RenderConfig, with_variant
 from ecgvision.render.render import render_record
 
 SHIPPED = Path(__file__).resolve().parents[2] / "model" / "trace_model"
-ALL_PAGES = DigitizeConfig(trace=TraceEvidenceConfig(learned_pages="all"))
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +32,7 @@ def snr_of(signal: np.ndarray, fs_hz: float, variant: str, seed: int, trace_mode
     rng = np.random.default_rng(seed)
     name, config = with_variant(RenderConfig(), variant, rng)
     rendered = render_record(signal, fs_hz, config, rng, variant=name)
-    result = digitize_image(rendered.image, fs_hz, signal.shape[0], list(LEADS), ALL_PAGES, trace_model)
+    result = digitize_image(rendered.image, fs_hz, signal.shape[0], list(LEADS), trace_model=trace_model)
     reference = rendered.truth.reference_mv
     return float(
         np.mean(
