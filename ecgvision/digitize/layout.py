@@ -30,6 +30,7 @@ class LayoutConfig:
     pulse_edge_min_mm: float = 3.5  # a pulse edge is a vertical stroke at least this tall
     pulse_edge_gap_mm: float = 1.5  # gaps up to this long in a pulse edge are bridged
     pulse_top_max_wobble_mm: float = 0.3  # median deviation of the top stroke from straight
+    pulse_foot_slack_mm: float = 3.0  # the row's projection peak may lie this far below the pulse foot
     separator_min_mm: float = 2.5  # a separator bar is at least this tall ...
     separator_min_width_px: int = 3  # ... and this many columns wide
     separator_search_mm: float = 1.5  # ... within this distance of its expected position
@@ -125,6 +126,7 @@ def find_pulse(
     x_start = int(row.first_ink_x_px) - 2
     x_stop = int(row.first_ink_x_px + config.pulse_search_mm * px_per_mm)
     band = ink_mask(prob[row.band_top_px : row.band_bottom_px, max(0, x_start) : x_stop], config)
+    baseline = row.baseline_y_px - row.band_top_px
     tall = band.sum(axis=0) >= config.pulse_edge_min_mm * px_per_mm
     edges = _clusters(np.flatnonzero(tall))
     if len(edges) < 2:
@@ -148,6 +150,12 @@ def find_pulse(
     foot = _run_end(rise_column, int(round(top)))
     if foot - top < config.pulse_edge_min_mm * px_per_mm:
         return None
+    if (
+        not top + config.pulse_edge_min_mm * px_per_mm
+        <= baseline
+        <= foot + config.pulse_foot_slack_mm * px_per_mm
+    ):
+        return None  # a pulse stands on its row's zero line: this one is the next row's (or text)
     return Pulse(rise, fall, top + row.band_top_px, float(foot) + row.band_top_px)
 
 

@@ -62,6 +62,9 @@ class TraceEvidenceConfig:
     learned_threshold: float = 0.3
     learned_dilate_px: int = 5
     learned_ramp_none_fraction: float = 0.9  # the darkness ramp's end on gated, unevenly lit pages
+    # a letter-sized blob whose ink the model calls trace at this mean probability is kept: a thin
+    # QRS stroke that noise, JPEG or thresholding broke into pieces is not text (1 disables it)
+    learned_keep_blob: float = 0.5
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -256,21 +259,28 @@ def blobs_to_remove(stats: np.ndarray, shape: tuple[int, int], px_per_mm: float,
     return drop
 
 
-def remove_text_blobs(prob: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
+def remove_text_blobs(
+    prob: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig, learned: np.ndarray | None = None
+) -> np.ndarray:
     """Zero the connected ink blobs that cannot be trace: letters, digits, specks, page frames.
 
     A trace segment is one long connected stroke; lead labels and the printed text are separate
-    letters. Tall thin blobs (isolated QRS spikes) and long blobs survive.
+    letters. Tall thin blobs (isolated QRS spikes) and long blobs survive, and so does a small blob
+    that the `learned` map calls trace (mean probability >= `learned_keep_blob`).
     """
     mask = (prob > 0.5).astype(np.uint8)
     # bridge 1-2 px breaks first: a noisy or JPEG-compressed trace falls apart into letter-sized pieces
     bridged = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(bridged, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bridged, connectivity=8)
     drop = blobs_to_remove(stats, prob.shape, px_per_mm, config)
+    ys, xs = np.nonzero(mask)
+    blob = labels[ys, xs]
+    if learned is not None and drop.any():
+        support = np.bincount(blob, weights=learned[ys, xs], minlength=count)
+        drop &= support < config.learned_keep_blob * np.maximum(np.bincount(blob, minlength=count), 1)
     if not drop.any():
         return prob
-    ys, xs = np.nonzero(mask)
-    hit = drop[labels[ys, xs]]
+    hit = drop[blob]
     removed = np.zeros(prob.shape, dtype=np.uint8)
     removed[ys[hit], xs[hit]] = 1
     # the faint anti-aliased rim of a dropped blob goes too, but never pixels of a kept blob
@@ -296,7 +306,7 @@ def learned_gate(learned: np.ndarray, config: TraceEvidenceConfig) -> np.ndarray
 
 
 def gated_trace_probability(
-    image_rgb: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig, trace_model: TraceModel
+    image_rgb: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig, learned: np.ndarray
 ) -> np.ndarray:
     """The ink evidence kept only where the learned model sees trace.
 
@@ -307,7 +317,7 @@ def gated_trace_probability(
     grid that the wider ramp lets in. Evenly lit pages keep the plain ramp (measured: the wider one
     cost scans 1.5 dB).
     """
-    gate = learned_gate(learned_probability(image_rgb, trace_model), config)
+    gate = learned_gate(learned, config)
     value = image_rgb.max(axis=2)
     if is_binary_page(value):
         return ((value < 128) & gate.astype(bool)).astype(np.float32)
@@ -321,11 +331,11 @@ def trace_probability(
     """(H, W) float32 in [0, 1]: probability that each pixel belongs to the ECG trace.
 
     With a `trace_model` the ink evidence is gated by it (`gated_trace_probability`); text removal
-    still applies, so a model need not learn to ignore lead labels.
+    still applies (a model need not learn to ignore lead labels), but spares what the model calls trace.
     """
     config = config or TraceEvidenceConfig()
-    if trace_model is not None:
-        prob = gated_trace_probability(image_rgb, px_per_mm, config, trace_model)
-    else:
-        prob = colour_trace_probability(image_rgb, config, px_per_mm)
-    return remove_text_blobs(prob, px_per_mm, config)
+    if trace_model is None:
+        return remove_text_blobs(colour_trace_probability(image_rgb, config, px_per_mm), px_per_mm, config)
+    learned = learned_probability(image_rgb, trace_model)
+    prob = gated_trace_probability(image_rgb, px_per_mm, config, learned)
+    return remove_text_blobs(prob, px_per_mm, config, learned)

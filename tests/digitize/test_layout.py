@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 
 from ecgvision.digitize.layout import find_pulse, find_rows
@@ -40,3 +42,17 @@ def test_lead_labels_are_removed_from_trace_evidence(examples):
         assert (patch > 0.5).sum() == 0, lead["lead_name"]
         checked += 1
     assert checked >= 8
+
+
+def test_a_row_whose_pulse_is_unreadable_does_not_take_the_next_rows(examples):
+    """Where a row's own pulse is lost (b/w, noise), its band still reaches down to the next row's
+    baseline, and so over the top of the next row's pulse: that one stands on the wrong zero line."""
+    ex = examples[0]
+    prob = trace_probability(ex.image, PX_PER_MM)
+    first, second = find_rows(prob, PX_PER_MM)[:2]
+    own = find_pulse(prob, first, PX_PER_MM)
+    faded = prob.copy()
+    faded[int(own.top_y_px) - 5 : int(own.foot_y_px) + 5, int(own.rise_x_px) - 5 : int(own.fall_x_px) + 3] = 0
+    reaching = dataclasses.replace(first, band_bottom_px=second.band_bottom_px)
+    assert find_pulse(faded, reaching, PX_PER_MM) is None
+    assert find_pulse(faded, second, PX_PER_MM) is not None
