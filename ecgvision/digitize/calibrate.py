@@ -155,7 +155,10 @@ def choose_pitch(
         pulse = None  # a misread pulse (text, a page edge) would scale every value
     if pulse is None:
         return grid.px_per_mm_x, grid.px_per_mm_y, grid.source
-    if grid.source == "page-width" and abs(pulse[0] / grid.px_per_mm_x - 1.0) <= config.page_width_agreement:
+    # either side of the pulse may confirm the page width: its 10 mm height is read twice as finely
+    # as its 5 mm width (a b/w page's edges are +-1 px), its width holds at any gain
+    mismatch = min(abs(pitch / grid.px_per_mm_x - 1.0) for pitch in pulse)
+    if grid.source == "page-width" and mismatch <= config.page_width_agreement:
         return grid.px_per_mm_x, grid.px_per_mm_y, "page-width"
     return pulse[0], pulse[1], "pulse"
 

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from ecgvision.digitize.grid import grid_evidence
+from ecgvision.digitize.layout import Pulse
 from ecgvision.digitize.trace import is_binary_page
 
 BINARY_INK_LEVEL = 192  # brightness below which a rotated b/w pixel is ink (a quarter covered)
@@ -31,6 +32,11 @@ class DeskewConfig:
     max_points: int = 120_000
     line_max_width_px: int = 5  # on the downsampled image: grid lines and trace are thinner
     min_apply_deg: float = 0.02  # smaller estimates are not worth an interpolation pass
+    # rotation left after deskewing a page without grid, read from the column of its pulses' rising edges
+    pulse_min_span_mm: float = 20.0  # the pulses used must span this much of the page's height
+    pulse_max_misfit_px: float = 1.0  # 3+ pulses off one straight line by more than this: not used
+    pulse_min_deg: float = 0.05  # a smaller residual is not worth another pass (0.05 deg: 2 px per row)
+    pulse_max_deg: float = 1.0  # a larger one is a misread pulse, not the deskew's error
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,12 @@ def rotate_binary_image(image_rgb: np.ndarray, angle_deg: float) -> np.ndarray:
     )
 
 
+def rotate_page(image_rgb: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate counter-clockwise by `angle_deg`; a b/w page stays b/w."""
+    rotate = rotate_binary_image if is_binary_page(image_rgb.max(axis=2)) else rotate_image
+    return rotate(image_rgb, angle_deg)
+
+
 def deskew(image_rgb: np.ndarray, config: DeskewConfig | None = None) -> DeskewResult:
     """Estimate the rotation and return the image rotated back; never raises on bad input."""
     config = config or DeskewConfig()
@@ -135,5 +147,36 @@ def deskew(image_rgb: np.ndarray, config: DeskewConfig | None = None) -> DeskewR
         return DeskewResult(image_rgb, math.nan, 0.0, f"rotation estimate failed: {error}")
     if not math.isfinite(angle) or abs(angle) < config.min_apply_deg:
         return DeskewResult(image_rgb, angle, sharpness, reason)
-    rotate = rotate_binary_image if is_binary_page(image_rgb.max(axis=2)) else rotate_image
-    return DeskewResult(rotate(image_rgb, -angle), angle, sharpness, reason)
+    return DeskewResult(rotate_page(image_rgb, -angle), angle, sharpness, reason)
+
+
+def pulse_residual_deg(pulses: list[Pulse], px_per_mm: float, config: DeskewConfig) -> float:
+    """Rotation left in a deskewed page (counter-clockwise positive), NaN if the pulses cannot tell.
+
+    Every row's calibration pulse is printed at the same x, so their rising edges (each placed to a
+    fraction of a pixel) stand on one vertical line; its slant over rows ~35 mm apart is the angle.
+    """
+    if len(pulses) < 2:
+        return math.nan
+    ys = np.array([0.5 * (p.top_y_px + p.foot_y_px) for p in pulses])
+    xs = np.array([p.rise_x_px for p in pulses])
+    if np.ptp(ys) < config.pulse_min_span_mm * px_per_mm:
+        return math.nan
+    slope, intercept = np.polyfit(ys, xs, 1)
+    if np.abs(xs - (slope * ys + intercept)).max() > config.pulse_max_misfit_px:
+        return math.nan
+    residual = math.degrees(math.atan(slope))
+    return residual if abs(residual) <= config.pulse_max_deg else math.nan
+
+
+def refine_with_pulses(
+    page_rgb: np.ndarray, skew: DeskewResult, pulses: list[Pulse], px_per_mm: float, config: DeskewConfig
+) -> DeskewResult:
+    """`skew` redone at the angle the pulses measure (`page_rgb` is deskew's input), or `skew` itself
+    when the residual is small or unknown."""
+    residual = pulse_residual_deg(pulses, px_per_mm, config)
+    if not abs(residual) >= config.pulse_min_deg:  # NaN too
+        return skew
+    angle = (skew.angle_deg if math.isfinite(skew.angle_deg) else 0.0) + residual
+    note = f"rotation refined by {residual:+.2f} deg from the calibration pulses"
+    return DeskewResult(rotate_page(page_rgb, -angle), angle, skew.sharpness, note)

@@ -15,9 +15,17 @@ import numpy as np
 from ecgvision.constants import MAX_ABS_MV
 from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate
 from ecgvision.digitize.consistency import ConsistencyConfig, ConsistencyReport, check_consistency
-from ecgvision.digitize.deskew import DeskewConfig, deskew
-from ecgvision.digitize.grid import GridConfig, find_grid
-from ecgvision.digitize.layout import LayoutConfig, Row, choose_layout, find_pulse, find_rows, find_separators
+from ecgvision.digitize.deskew import DeskewConfig, deskew, refine_with_pulses
+from ecgvision.digitize.grid import GridConfig, GridEstimate, find_grid
+from ecgvision.digitize.layout import (
+    LayoutConfig,
+    Pulse,
+    Row,
+    choose_layout,
+    find_pulse,
+    find_rows,
+    find_separators,
+)
 from ecgvision.digitize.perspective import PerspectiveConfig, correct_perspective, to_input_coords
 from ecgvision.digitize.trace import TraceEvidenceConfig, colour_trace_probability, trace_probability
 from ecgvision.digitize.vectorize import (
@@ -256,20 +264,33 @@ def digitize_image(
         )
 
 
-def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, started) -> DigitizationResult:
-    page = correct_perspective(image_rgb, config.perspective)
-    skew = deskew(page.image_rgb, config.deskew)
-    image = skew.image_rgb
+def read_evidence(
+    image: np.ndarray, config: DigitizeConfig, trace_model
+) -> tuple[GridEstimate, np.ndarray, list[Row], list[Pulse | None]]:
+    """(grid, trace probability, rows, each row's calibration pulse) of a deskewed page."""
     grid = find_grid(image, colour_trace_probability(image, config.trace), config.grid)
     prob = trace_probability(image, grid.px_per_mm_x, config.trace, trace_model)
     rows = find_rows(prob, grid.px_per_mm_y, config.layout)
+    pulses = [find_pulse(prob, row, grid.px_per_mm_x, config.layout) for row in rows]
+    return grid, prob, rows, pulses
+
+
+def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, started) -> DigitizationResult:
+    page = correct_perspective(image_rgb, config.perspective)
+    skew = deskew(page.image_rgb, config.deskew)
+    grid, prob, rows, pulses = read_evidence(skew.image_rgb, config, trace_model)
+    if not grid.found:  # only the traces' slant voted for the angle: the pulses' column checks it
+        found = [p for p in pulses if p is not None]
+        refined = refine_with_pulses(page.image_rgb, skew, found, grid.px_per_mm_y, config.deskew)
+        if refined is not skew:
+            skew = refined
+            grid, prob, rows, pulses = read_evidence(skew.image_rgb, config, trace_model)
     notes = [n for n in (page.reason, skew.reason, grid.reason) if n]
     if not rows:
         reasons = "; ".join(notes)
         return failed_result(
             num_samples, lead_names, f"no trace rows found ({reasons or 'no other notes'})", started, notes
         )
-    pulses = [find_pulse(prob, row, grid.px_per_mm_x, config.layout) for row in rows]
     calib = calibrate(grid, rows, pulses, config.calibration)
     if not math.isfinite(calib.x0_px):
         return failed_result(num_samples, lead_names, "no time origin (no pulse, no ink)", started, notes)

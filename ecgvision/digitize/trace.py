@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 BINARY_MAX_GREY_FRACTION = 0.002  # a page with fewer mid-grey pixels than this is b/w
+MAX_LINE_LEAN = 0.035  # a page-tall blob narrower than this fraction of its height is a line (2 deg)
 LETTER_WIDTH_MM = 279.4  # landscape US letter: the page-width prior when the pitch is not known yet
 
 
@@ -253,7 +254,14 @@ def blobs_to_remove(stats: np.ndarray, shape: tuple[int, int], px_per_mm: float,
     h = stats[:, cv2.CC_STAT_HEIGHT]
     small = (w < config.label_max_width_mm * px_per_mm) & (h < config.label_max_height_mm * px_per_mm)
     frame = (w > 0.9 * width) & (h > 0.9 * height)
-    thin_line = ((w > 0.5 * width) & (h < px_per_mm)) | ((h > 0.5 * height) & (w < px_per_mm))
+    # a vertical line may lean (a scan's dark border, turned by the deskew, then cut by the image
+    # side and by the grid-line removal into pieces): no trace is half a page tall and that narrow,
+    # nor a narrow letter-high sliver within 1 mm of the image's side. A horizontal line may not lean (a flat
+    # trace is long and low).
+    x = stats[:, cv2.CC_STAT_LEFT]
+    at_side = ((x < px_per_mm) | (x + w > width - px_per_mm)) & (h > config.label_max_height_mm * px_per_mm)
+    upright = (w < np.maximum(px_per_mm, MAX_LINE_LEAN * h)) & ((h > 0.5 * height) | at_side)
+    thin_line = ((w > 0.5 * width) & (h < px_per_mm)) | upright
     drop = small | frame | thin_line
     drop[0] = False  # background
     return drop

@@ -34,3 +34,14 @@ def test_pulses_that_all_misfit_keep_the_nominal_values():
     assert calib.gain_mm_per_mv == 10.0
     assert any("fits no gain" in note for note in calib.notes)
     assert calib.origin_source == "pulse"  # their edges still place the time origin
+
+
+def test_a_gridless_page_keeps_its_width_when_either_side_of_the_pulse_confirms_it():
+    """A b/w pulse is 39 +- 1 px wide: its width alone 4 % off the page-width pitch would rescale the
+    whole page; its height (10 mm) agrees to 0.2 %. A cropped page disagrees both ways."""
+    prior = GridEstimate(PPM, PPM, 0.0, 0.0, "page-width")
+    wide = [pulse(620.0, 10.02, width_mm=5.2), pulse(900.0, 10.02, width_mm=5.2)]
+    assert calibrate(prior, rows(2), wide).pitch_source == "page-width"
+    cropped = [pulse(620.0, 11.0, width_mm=5.5), pulse(900.0, 11.0, width_mm=5.5)]
+    calib = calibrate(prior, rows(2), cropped)
+    assert calib.pitch_source == "pulse" and abs(calib.px_per_mm_x / PPM - 1.1) < 1e-6

@@ -3,7 +3,15 @@ import math
 import numpy as np
 import pytest
 
-from ecgvision.digitize.deskew import deskew, estimate_rotation, rotate_image
+from ecgvision.digitize.deskew import (
+    DeskewConfig,
+    DeskewResult,
+    deskew,
+    estimate_rotation,
+    refine_with_pulses,
+    rotate_image,
+)
+from ecgvision.digitize.pipeline import DigitizeConfig, read_evidence
 
 
 @pytest.mark.parametrize("angle_deg", [2.3, -0.7, -6.4])
@@ -33,3 +41,20 @@ def test_a_dark_surround_does_not_outvote_the_grid(examples):
     framed[200:-200, 200:-200] = page
     angle, _, _ = estimate_rotation(framed)
     assert abs(angle - 4.0) < 0.1
+
+
+def test_the_pulses_measure_the_rotation_a_gridless_deskew_left(examples):
+    """A b/w page whose pale grid thresholded away: only the traces vote, and their slant can leave
+    a few tenths of a degree (measured up to 0.36 on fold-9 renders). Every row's pulse is printed at
+    the same x, so their rising edges give the rest."""
+    page = rotate_image(examples[0].image, 0.6)
+    for found in (0.3, 0.6):  # a deskew off by 0.3 deg, and an exact one
+        skew = DeskewResult(rotate_image(page, -found), found, 1.0)
+        grid, _, _, pulses = read_evidence(skew.image_rgb, DigitizeConfig(), None)
+        pulses = [p for p in pulses if p is not None]
+        assert len(pulses) >= 3
+        refined = refine_with_pulses(page, skew, pulses, grid.px_per_mm_y, DeskewConfig())
+        assert (
+            abs(refined.angle_deg - 0.6) < 0.06
+        )  # measured 0.053 (the rhythm row's pulse reads 0.4 px left)
+        assert (refined is skew) == (found == 0.6)  # no second pass where nothing is left

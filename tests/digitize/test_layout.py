@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 
+from ecgvision.digitize.deskew import rotate_image
 from ecgvision.digitize.layout import find_pulse, find_rows
 from ecgvision.digitize.trace import trace_probability
 
@@ -56,3 +57,15 @@ def test_a_row_whose_pulse_is_unreadable_does_not_take_the_next_rows(examples):
     reaching = dataclasses.replace(first, band_bottom_px=second.band_bottom_px)
     assert find_pulse(faded, reaching, PX_PER_MM) is None
     assert find_pulse(faded, second, PX_PER_MM) is not None
+
+
+def test_a_turned_border_line_does_not_hide_the_pulses(examples):
+    """The example's black 1 px border, turned 0.2 deg (as a deskew turns a scan's border), leaves
+    slivers on the image's side; taken for the rows' first ink, they moved the pulse search off the
+    pulses (all four were lost)."""
+    image = rotate_image(examples[0].image, 0.2)
+    prob = trace_probability(image, PX_PER_MM)
+    rows = find_rows(prob, PX_PER_MM)
+    assert len(rows) == 4
+    assert all(row.first_ink_x_px > 70 for row in rows)
+    assert all(find_pulse(prob, row, PX_PER_MM) is not None for row in rows)
