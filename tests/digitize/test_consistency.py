@@ -36,18 +36,20 @@ def test_inconsistent_relation_is_flagged():
     assert report.flagged == ["+1*I + -1*II + +1*III"]
 
 
-def test_flagged_relation_is_dropped_and_a_wholly_inconsistent_page_is_nan():
-    signal = limb_leads()
+def test_a_flagged_relation_is_dropped_and_the_leads_outside_it_kept():
+    signal = np.column_stack([limb_leads(), np.cos(np.linspace(0, 9, 500))])  # + V1
+    names = NAMES + ["V1"]
     misread_limb = signal.copy()
     misread_limb[:, 0] *= -3.0  # lead I upside down and scaled: II = I + III breaks
-    out, report = check_consistency(misread_limb, NAMES)
+    out, report = check_consistency(misread_limb, names)
     assert len(report.flagged) == 1
     assert np.isnan(out[:, :3]).all(), "the leads of the broken relation are dropped (NaN scores 0 dB)"
     np.testing.assert_array_equal(out[:, 3:], signal[:, 3:])
-    misread_page = misread_limb.copy()
-    misread_page[:, 4] *= -3.0  # aVL too: every relation broken -> the page was misread
-    out, report = check_consistency(misread_page, NAMES)
-    assert len(report.flagged) == 2 and np.isnan(out).all()
+    misread_limbs = misread_limb.copy()
+    misread_limbs[:, 4] *= -3.0  # aVL too: every relation broken
+    out, report = check_consistency(misread_limbs, names)
+    assert len(report.flagged) == 2 and np.isnan(out[:, :6]).all()
+    np.testing.assert_array_equal(out[:, 6], signal[:, 6])  # V1 is in no relation: it stays
 
 
 def test_implausible_leads_are_dropped_and_plausible_ones_kept():
