@@ -63,9 +63,10 @@ class TraceEvidenceConfig:
     learned_threshold: float = 0.3
     learned_dilate_px: int = 5
     learned_ramp_none_fraction: float = 0.9  # the darkness ramp's end on gated, unevenly lit pages
-    # a letter-sized blob whose ink the model calls trace at this mean probability is kept: a thin
-    # QRS stroke that noise, JPEG or thresholding broke into pieces is not text (1 disables it)
-    learned_keep_blob: float = 0.5
+    # ink the model calls trace at this probability survives the rules that remove text and grid:
+    # a letter-sized blob (mean over its ink) is a QRS that noise, JPEG or thresholding broke into
+    # pieces; a b/w grid dash inside the gate is kept only here (a flat trace on a grid line)
+    learned_sure: float = 0.5
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -152,12 +153,9 @@ def comb_lines(coverage: np.ndarray, pitch_px: float, min_coverage: float) -> np
     return mask
 
 
-def binary_trace_probability(ink: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
-    """(H, W) float32 {0, 1}: the ink of a b/w page without its grid dashes, dotted trace rejoined.
-
-    The grid's remains are straight runs on the 1 mm comb of grid lines; straight runs elsewhere
-    (a flat trace between grid lines) and slanted ink (the trace crossing a line) are kept.
-    """
+def binary_grid_mask(ink: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
+    """(H, W) bool: the grid's remains on a b/w page, straight dashes or lines on the 1 mm comb of
+    grid lines; straight runs elsewhere (a flat trace between grid lines) and slanted ink are not."""
     mask = ink.astype(np.uint8)
 
     def runs_between(low_mm: float, high_mm: float, horizontal: bool) -> np.ndarray:
@@ -172,8 +170,12 @@ def binary_trace_probability(ink: np.ndarray, px_per_mm: float, config: TraceEvi
     vertical = runs_between(config.binary_dash_min_mm, config.binary_dash_max_mm, False)
     rows = comb_lines(horizontal.mean(axis=1), px_per_mm, config.binary_line_min_coverage)
     columns = comb_lines(vertical.mean(axis=0), px_per_mm, config.binary_line_min_coverage)
-    grid = (horizontal & rows[:, None]) | (vertical & columns[None, :])
-    cleaned = (ink & ~grid).astype(np.uint8)
+    return (horizontal & rows[:, None]) | (vertical & columns[None, :])
+
+
+def binary_trace_probability(ink: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
+    """(H, W) float32 {0, 1}: the ink of a b/w page without its grid dashes, dotted trace rejoined."""
+    cleaned = (ink & ~binary_grid_mask(ink, px_per_mm, config)).astype(np.uint8)
     if config.binary_close_px > 1:
         kernel = np.ones((config.binary_close_px, config.binary_close_px), np.uint8)
         cleaned = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, kernel)
@@ -274,7 +276,7 @@ def remove_text_blobs(
 
     A trace segment is one long connected stroke; lead labels and the printed text are separate
     letters. Tall thin blobs (isolated QRS spikes) and long blobs survive, and so does a small blob
-    that the `learned` map calls trace (mean probability >= `learned_keep_blob`).
+    that the `learned` map calls trace (mean probability >= `learned_sure`).
     """
     mask = (prob > 0.5).astype(np.uint8)
     # bridge 1-2 px breaks first: a noisy or JPEG-compressed trace falls apart into letter-sized pieces
@@ -285,7 +287,7 @@ def remove_text_blobs(
     blob = labels[ys, xs]
     if learned is not None and drop.any():
         support = np.bincount(blob, weights=learned[ys, xs], minlength=count)
-        drop &= support < config.learned_keep_blob * np.maximum(np.bincount(blob, minlength=count), 1)
+        drop &= support < config.learned_sure * np.maximum(np.bincount(blob, minlength=count), 1)
     if not drop.any():
         return prob
     hit = drop[blob]
@@ -318,17 +320,22 @@ def gated_trace_probability(
 ) -> np.ndarray:
     """The ink evidence kept only where the learned model sees trace.
 
-    On a b/w page the ink is every black pixel: the rule-based grid removal also takes the pulse and
-    flat trace lying on grid lines, which the model can tell apart from the grid by their context.
+    On a b/w page the ink is every black pixel but the grid dashes the model is not sure of: the
+    rule-based grid removal also takes the pulse and flat trace lying on grid lines, which the model
+    can tell apart from the grid by their context.
     On an unevenly lit page (a photo) the darkness ramp reaches further into the grey
     (`learned_ramp_none_fraction`): a blurred trace fades there, and the gate drops the paper and
     grid that the wider ramp lets in. Evenly lit pages keep the plain ramp (measured: the wider one
     cost scans 1.5 dB).
     """
-    gate = learned_gate(learned, config)
+    gate = learned_gate(learned, config).astype(bool)
     value = image_rgb.max(axis=2)
     if is_binary_page(value):
-        return ((value < 128) & gate.astype(bool)).astype(np.float32)
+        # the gate is wide where the model's coarse map is (a QRS); the grid dashes inside it would
+        # pull the trace onto a grid line, unless the model is sure they are trace
+        ink = value < 128
+        unsure_grid = binary_grid_mask(ink, px_per_mm, config) & (learned < config.learned_sure)
+        return (ink & gate & ~unsure_grid).astype(np.float32)
     ramp_none = config.learned_ramp_none_fraction
     return colour_trace_probability(image_rgb, config, px_per_mm, uneven_ramp_none_fraction=ramp_none) * gate
 
