@@ -256,10 +256,10 @@ def blobs_to_remove(stats: np.ndarray, shape: tuple[int, int], px_per_mm: float,
     h = stats[:, cv2.CC_STAT_HEIGHT]
     small = (w < config.label_max_width_mm * px_per_mm) & (h < config.label_max_height_mm * px_per_mm)
     frame = (w > 0.9 * width) & (h > 0.9 * height)
-    # a vertical line may lean (a scan's dark border, turned by the deskew, then cut by the image
-    # side and by the grid-line removal into pieces): no trace is half a page tall and that narrow,
-    # nor a narrow letter-high sliver within 1 mm of the image's side. A horizontal line may not lean (a flat
-    # trace is long and low).
+    # a vertical line may lean (a scan's dark border, turned by the deskew, then cut into pieces by
+    # the image side and the grid-line removal): no trace is half a page tall and that narrow, nor a
+    # narrow sliver taller than a letter within 1 mm of the image's side. A horizontal line may not
+    # lean (a flat trace is long and low).
     x = stats[:, cv2.CC_STAT_LEFT]
     at_side = ((x < px_per_mm) | (x + w > width - px_per_mm)) & (h > config.label_max_height_mm * px_per_mm)
     upright = (w < np.maximum(px_per_mm, MAX_LINE_LEAN * h)) & ((h > 0.5 * height) | at_side)
