@@ -126,7 +126,6 @@ def find_pulse(
     x_start = int(row.first_ink_x_px) - 2
     x_stop = int(row.first_ink_x_px + config.pulse_search_mm * px_per_mm)
     band = ink_mask(prob[row.band_top_px : row.band_bottom_px, max(0, x_start) : x_stop], config)
-    baseline = row.baseline_y_px - row.band_top_px
     tall = band.sum(axis=0) >= config.pulse_edge_min_mm * px_per_mm
     edges = _clusters(np.flatnonzero(tall))
     if len(edges) < 2:
@@ -150,6 +149,7 @@ def find_pulse(
     foot = _run_end(rise_column, int(round(top)))
     if foot - top < config.pulse_edge_min_mm * px_per_mm:
         return None
+    baseline = row.baseline_y_px - row.band_top_px
     if (
         not top + config.pulse_edge_min_mm * px_per_mm
         <= baseline

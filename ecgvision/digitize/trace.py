@@ -283,13 +283,15 @@ def remove_text_blobs(
     bridged = cv2.dilate(mask, np.ones((3, 3), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bridged, connectivity=8)
     drop = blobs_to_remove(stats, prob.shape, px_per_mm, config)
-    ys, xs = np.nonzero(mask)
-    blob = labels[ys, xs]
-    if learned is not None and drop.any():
-        support = np.bincount(blob, weights=learned[ys, xs], minlength=count)
-        drop &= support < config.learned_sure * np.maximum(np.bincount(blob, minlength=count), 1)
     if not drop.any():
         return prob
+    ys, xs = np.nonzero(mask)
+    blob = labels[ys, xs]
+    if learned is not None:
+        support = np.bincount(blob, weights=learned[ys, xs], minlength=count)
+        drop &= support < config.learned_sure * np.maximum(np.bincount(blob, minlength=count), 1)
+        if not drop.any():
+            return prob
     hit = drop[blob]
     removed = np.zeros(prob.shape, dtype=np.uint8)
     removed[ys[hit], xs[hit]] = 1
