@@ -29,6 +29,7 @@ from ecgvision.digitize.layout import (
 from ecgvision.digitize.perspective import PerspectiveConfig, correct_perspective, to_input_coords
 from ecgvision.digitize.trace import TraceEvidenceConfig, colour_trace_probability, trace_probability
 from ecgvision.digitize.vectorize import (
+    RowTrace,
     VectorizeConfig,
     blank_columns,
     row_baseline_mode,
@@ -39,7 +40,9 @@ from ecgvision.digitize.vectorize import (
 from ecgvision.layouts import LAYOUTS, Layout, segment_samples
 
 PULSE_EDGE_BLANK_MM = 0.5  # columns around the pulse's falling edge hold the edge, not the signal
-SEPARATOR_BLANK_MM = 0.5  # half width blanked around a separator bar (0.7 mm bar: 0.35 mm + anti-aliased rim)
+SEPARATOR_BLANK_MM = 0.5  # half width blanked around a separator bar (0.7 mm bar, anti-aliased rim) ...
+SEPARATOR_REACH_MM = 1.0  # ... and beyond, up to this, the columns whose ink spans the bar (blurred) ...
+SEPARATOR_SPAN_FRACTION = 0.6  # ... over this fraction of its height (a QRS beside it: half at most)
 PLOT_DURATION_STEP_S = 0.5  # a row shorter than the record prints a whole number of half seconds
 MAX_CLIPPED_FRACTION = 0.01  # a lead with more samples at the +-MAX_ABS_MV clip is misread ...
 MAX_MEDIAN_OFFSET_MV = 2.5  # ... as is one whose median is this far from 0 (ECG sits on its baseline)
@@ -131,6 +134,30 @@ def detect_layout(
     return choose_layout(len(rows), with_quarter, with_half), separators
 
 
+def separator_columns(trace: RowTrace, centre_px: float, px_per_mm: float) -> tuple[float, float]:
+    """The x range a separator bar covers: its printed 0.7 mm and a rim, and where the bar is blurred
+    (a photo, a scan) the further columns whose ink still spans the bar; their edges would read as
+    the tops of tall strokes. A QRS beside the bar spans a different height and is kept."""
+    core = np.abs(trace.x_px - centre_px) <= SEPARATOR_BLANK_MM * px_per_mm
+    lo, hi = centre_px - SEPARATOR_BLANK_MM * px_per_mm, centre_px + SEPARATOR_BLANK_MM * px_per_mm
+    if not np.isfinite(trace.top_px[core]).any() or not math.isfinite(trace.line_width_px):
+        return lo, hi
+    bar_top = float(np.nanmedian(trace.top_px[core]))
+    bar_bottom = float(np.nanmedian(trace.bottom_px[core]))
+    overlap = np.minimum(trace.bottom_px, bar_bottom) - np.maximum(trace.top_px, bar_top)
+    spans = overlap >= SEPARATOR_SPAN_FRACTION * (bar_bottom - bar_top)
+    reach = SEPARATOR_REACH_MM * px_per_mm
+    for j in np.flatnonzero((trace.x_px < lo) & (trace.x_px >= centre_px - reach))[::-1]:
+        if not spans[j]:
+            break
+        lo = trace.x_px[j]
+    for j in np.flatnonzero((trace.x_px > hi) & (trace.x_px <= centre_px + reach)):
+        if not spans[j]:
+            break
+        hi = trace.x_px[j]
+    return lo, hi
+
+
 def read_row(
     prob, row: Row, calib: Calibration, duration_s: float, separators: list[float], config: DigitizeConfig
 ):
@@ -155,7 +182,7 @@ def read_row(
     if not math.isfinite(baseline) or (math.isfinite(mode) and far):
         calib.baseline_y_px[row.index] = mode
     blanks = [(x_start, calib.x0_px + PULSE_EDGE_BLANK_MM * ppm)]
-    blanks += [(s - SEPARATOR_BLANK_MM * ppm, s + SEPARATOR_BLANK_MM * ppm) for s in separators]
+    blanks += [separator_columns(trace, s, ppm) for s in separators]
     band = prob[row.band_top_px : row.band_bottom_px, int(trace.x_px[0]) : int(trace.x_px[-1]) + 1]
     return trace_polyline(blank_columns(trace, blanks), band, row.band_top_px, config.vectorize)
 

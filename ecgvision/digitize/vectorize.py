@@ -21,6 +21,9 @@ from ecgvision.digitize.layout import Row
 class VectorizeConfig:
     ink_threshold: float = 0.5
     merge_gap_px: float = 1.5  # runs of one column closer than this are one stroke (a grid line cut it)
+    # ... and so are runs joined by ink this faint or darker (hysteresis): a blurred steep stroke on
+    # a photo or a noisy page dips under `ink_threshold` every few pixels; 0 disables it
+    ink_low_threshold: float = 0.25
     baseline_prior_px: float = 0.02  # cost per px of distance from the row baseline (breaks ties only)
     gap_cost: float = 1.0  # cost per px of vertical gap between runs of consecutive columns
     skip_cost: float = 6.0  # cost per inked column the path skips (holding its last position)
@@ -47,12 +50,22 @@ class RowTrace:
         return 0.5 * (self.top_px + self.bottom_px)
 
 
+def low_run_labels(prob: np.ndarray, low_threshold: float) -> np.ndarray:
+    """(h, w) int: per pixel, a label shared by the pixels of one vertical run above `low_threshold`."""
+    low = prob > low_threshold
+    starts = np.zeros(low.shape, dtype=np.int32)
+    starts[0] = low[0]
+    starts[1:] = low[1:] & ~low[:-1]
+    return np.cumsum(starts.T.ravel()).reshape(low.shape[1], low.shape[0]).T
+
+
 def column_runs(
-    prob: np.ndarray, threshold: float, merge_gap_px: float = 0.0
+    prob: np.ndarray, threshold: float, merge_gap_px: float = 0.0, low_threshold: float = 0.0
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per column of `prob` (h, w): (tops, bottoms) of its ink runs as sub-pixel edges.
 
     An edge is placed inside the boundary pixel by its coverage: top = first - 0.5 - p(first - 1).
+    Runs of a column closer than `merge_gap_px`, or joined by pixels above `low_threshold`, merge.
     """
     ink = prob > threshold
     padded = np.zeros((ink.shape[0] + 2, ink.shape[1]), dtype=np.int8)
@@ -64,9 +77,13 @@ def column_runs(
     rim = np.pad(prob, ((1, 1), (0, 0)))  # rim[y + 1] = prob[y], zero outside
     tops = start_y - 0.5 - np.minimum(rim[start_y, start_x], threshold)
     bottoms = end_y + 0.5 + np.minimum(rim[end_y + 2, end_x], threshold)
-    if merge_gap_px > 0 and start_x.size:
+    if (merge_gap_px > 0 or 0 < low_threshold < threshold) and start_x.size:
         new = np.ones(start_x.size, dtype=bool)
-        new[1:] = (start_x[1:] != start_x[:-1]) | (tops[1:] - bottoms[:-1] > merge_gap_px)
+        apart = tops[1:] - bottoms[:-1] > merge_gap_px
+        if 0 < low_threshold < threshold:
+            label = low_run_labels(prob, low_threshold)[start_y, start_x]
+            apart &= label[1:] != label[:-1]
+        new[1:] = (start_x[1:] != start_x[:-1]) | apart
         last = np.append(np.flatnonzero(new)[1:] - 1, start_x.size - 1)
         start_x, tops, bottoms = start_x[new], tops[new], bottoms[last]
     split = np.searchsorted(start_x, np.arange(1, prob.shape[1]))
@@ -132,7 +149,7 @@ def track_row(
     config = config or VectorizeConfig()
     x_start, x_stop = max(0, x_start), min(prob.shape[1], x_stop)
     band = prob[row.band_top_px : row.band_bottom_px, x_start:x_stop]
-    runs = column_runs(band, config.ink_threshold, config.merge_gap_px)
+    runs = column_runs(band, config.ink_threshold, config.merge_gap_px, config.ink_low_threshold)
     heights = np.concatenate([b - t for t, b in runs]) if runs else np.empty(0)
     # a thin-drawn trace (1 px) must not pay the speck penalty: cap it at 3/4 of the typical run
     thin_px = min(config.thin_run_mm * px_per_mm, 0.75 * float(np.median(heights))) if heights.size else 0.0

@@ -89,3 +89,25 @@ def test_a_failed_page_keeps_the_notes_of_the_stages_before(examples):
     result = digitize_image(page, 500.0, 5000, ["I", "II"])
     assert np.isnan(result.signal_mv).all()
     assert any("grid" in note for note in result.notes), (result.failures, result.notes)
+
+
+def test_separator_blank_covers_a_blurred_bar_but_not_a_qrs_beside_it():
+    """A bar blurred over 11 columns (its outer ones shorter, like a photo's) is blanked whole, so its
+    edge columns cannot read as tall strokes; the QRS column next to it is kept."""
+    from ecgvision.digitize.pipeline import separator_columns
+    from ecgvision.digitize.vectorize import RowTrace
+
+    ppm = 200 / 25.4
+    x = np.arange(40, dtype=np.float64)
+    top, bottom = np.full(40, 99.0), np.full(40, 101.0)
+    top[17:24], bottom[17:24] = 80.0, 120.0  # the printed bar, centre x = 20
+    top[[15, 16, 24, 25]], bottom[[15, 16, 24, 25]] = 86.0, 114.0  # its blurred rim: 70 % of its height
+    top[26], bottom[26] = 60.0, 101.0  # a QRS up-stroke beside it (half the bar's height)
+    lo, hi = separator_columns(RowTrace(x, top, bottom, 2.0), 20.0, ppm)
+    assert (lo, hi) == (15.0, 25.0)
+    sharp_lo, sharp_hi = separator_columns(
+        RowTrace(x, np.where(bottom == 114.0, 99.0, top), np.where(bottom == 114.0, 101.0, bottom), 2.0),
+        20.0,
+        ppm,
+    )
+    assert abs(sharp_lo - (20.0 - 0.5 * ppm)) < 1e-9 and abs(sharp_hi - (20.0 + 0.5 * ppm)) < 1e-9

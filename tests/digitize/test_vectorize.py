@@ -89,3 +89,34 @@ def test_calibration_pulse_height_bridges_a_broken_edge():
     pulse = find_pulse(prob, row, ppm)
     assert pulse is not None
     assert abs(pulse.height_px / ppm - 10.0) < 0.6
+
+
+def dotted_s_wave() -> np.ndarray:
+    """A flat trace at y = 100 that drops in a steep S wave to y = 220 over columns 48-54, whose ink
+    dips under the threshold every few pixels (a blurred photo's texture and grid lines: values
+    measured on fold-9 photo 3 alternate 0.75-0.8 and 0.4-0.5), and another row's trace at y = 240."""
+    prob = np.zeros((300, 100), np.float32)
+    prob[99:102, :48] = prob[99:102, 55:] = 0.9
+    dotted = np.where((np.arange(100, 221) - 100) % 7 < 4, 0.78, 0.42).astype(np.float32)
+    prob[100:221, 48:55] = dotted[:, None]
+    prob[239:242, :] = 0.9
+    return prob
+
+
+def test_dotted_steep_stroke_is_one_run_and_paper_still_splits():
+    from ecgvision.digitize.vectorize import column_runs
+
+    runs = column_runs(dotted_s_wave(), 0.5, 1.5, 0.25)
+    tops, bottoms = runs[50]
+    assert tops.size == 2  # the stroke and the other row's trace: paper lies between them
+    assert tops[0] < 100.5 and bottoms[0] > 219.5 and tops[1] > 238.0
+    assert column_runs(dotted_s_wave(), 0.5, 1.5)[50][0].size > 10  # without it: pieces
+
+
+def test_tracker_follows_a_dotted_s_wave_to_its_bottom():
+    """Measured on fold-9 photo 3: V2's -2 mV S waves read as -0.5 mV before the runs were joined."""
+    from ecgvision.digitize.layout import Row
+
+    row = Row(0, 100.0, 0, 230, 0.0, 99.0)  # the band ends above the other row's trace
+    trace = track_row(dotted_s_wave(), row, 0, 100, 100.0, PX_PER_MM)
+    assert np.nanmax(trace.bottom_px) > 219.5
