@@ -30,6 +30,7 @@ class LayoutConfig:
     pulse_edge_min_mm: float = 3.5  # a pulse edge is a vertical stroke at least this tall
     pulse_edge_gap_mm: float = 1.5  # gaps up to this long in a pulse edge are bridged
     pulse_top_max_wobble_mm: float = 0.3  # median deviation of the top stroke from straight
+    pulse_top_min_coverage: float = 0.9  # fraction of the columns between the edges the top stroke inks
     pulse_foot_slack_mm: float = 3.0  # the row's projection peak may lie this far below the pulse foot
     separator_min_mm: float = 2.5  # a separator bar is at least this tall ...
     separator_min_width_px: int = 3  # ... and this many columns wide
@@ -136,9 +137,10 @@ def find_pulse(
     x_offset = max(0, x_start)
     inner_x = slice(x_offset + edges[0][-1] + 2, x_offset + edges[1][0] - 1)
     inner = prob[row.band_top_px : row.band_bottom_px, inner_x]
-    if inner.shape[1] < 2 or not (inner > config.ink_threshold).any(axis=0).all():
+    inked = np.flatnonzero((inner > config.ink_threshold).any(axis=0))  # noise may break the top stroke
+    if inner.shape[1] < 2 or inked.size < config.pulse_top_min_coverage * inner.shape[1]:
         return None
-    tops = np.array([_first_run_centroid(inner[:, j], config.ink_threshold) for j in range(inner.shape[1])])
+    tops = np.array([_first_run_centroid(inner[:, j], config.ink_threshold) for j in inked])
     top = float(np.median(tops))
     if np.median(np.abs(tops - top)) > config.pulse_top_max_wobble_mm * px_per_mm:
         return None  # no straight top stroke: trace or text, not a pulse
@@ -146,7 +148,9 @@ def find_pulse(
     # JPEG break a faint edge into pieces, so short gaps are bridged before following it down
     gap = max(1, int(round(config.pulse_edge_gap_mm * px_per_mm)))
     rise_column = binary_closing(band[:, edges[0]].any(axis=1), np.ones(2 * gap + 1, bool))
-    foot = _run_end(rise_column, int(round(top)))
+    foot = _run_end(
+        rise_column, int(round(top)), reach=gap
+    )  # the edge may begin a pixel below the top's centre
     if foot - top < config.pulse_edge_min_mm * px_per_mm:
         return None
     baseline = row.baseline_y_px - row.band_top_px
@@ -174,8 +178,11 @@ def _first_run_centroid(column: np.ndarray, threshold: float) -> float:
     return float(np.dot(np.arange(lo, hi), weights) / weights.sum())
 
 
-def _run_end(column: np.ndarray, start: int) -> int:
-    """Last index of the run of True that contains (or starts just after) `start`."""
+def _run_end(column: np.ndarray, start: int, reach: int = 0) -> int:
+    """Last index of the run of True that contains `start`, or starts at most `reach` after it
+    (`start` - 1 if there is none)."""
+    ahead = np.flatnonzero(column[start : start + reach + 1])
+    start += int(ahead[0]) if ahead.size else 0
     trues = np.flatnonzero(~column[start:])
     return start + (int(trues[0]) - 1 if trues.size else column.size - start - 1)
 

@@ -69,3 +69,23 @@ def test_a_turned_border_line_does_not_hide_the_pulses(examples):
     assert len(rows) == 4
     assert all(row.first_ink_x_px > 70 for row in rows)
     assert all(find_pulse(prob, row, PX_PER_MM) is not None for row in rows)
+
+
+def test_a_pulse_with_a_rounded_corner_and_a_broken_top_is_found(examples):
+    """On photos with a grey grid (pulses on grid lines) the rising edge's ink begins a pixel below
+    the top stroke's centre and noise breaks a column of the top stroke: 76 of 118 pulses of 30
+    fold-9 photo pages were found before, 86 after."""
+    ex = examples[0]
+    prob = trace_probability(ex.image, PX_PER_MM)
+    rows = find_rows(prob, PX_PER_MM)
+    damaged = prob.copy()
+    for row in rows:
+        pulse = find_pulse(prob, row, PX_PER_MM)
+        rise, top = int(round(pulse.rise_x_px)), int(round(pulse.top_y_px))
+        damaged[top - 4 : top + 1, rise - 3 : rise + 4] = 0.0  # the corner: the edge starts below the top
+        damaged[top - 4 : top + 5, rise + 15] = 0.0  # one column of the top stroke lost
+    for row in rows:
+        pulse = find_pulse(damaged, row, PX_PER_MM)
+        assert pulse is not None
+        assert abs(pulse.fall_x_px - 118.1) < 1.0
+        assert abs(pulse.height_px - 10 * PX_PER_MM) < 5
