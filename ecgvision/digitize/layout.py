@@ -148,9 +148,8 @@ def find_pulse(
     # JPEG break a faint edge into pieces, so short gaps are bridged before following it down
     gap = max(1, int(round(config.pulse_edge_gap_mm * px_per_mm)))
     rise_column = binary_closing(band[:, edges[0]].any(axis=1), np.ones(2 * gap + 1, bool))
-    foot = _run_end(
-        rise_column, int(round(top)), reach=gap
-    )  # the edge may begin a pixel below the top's centre
+    # the edge may begin a few px below the top stroke's centre (a rounded corner on a grid line)
+    foot = _run_end(rise_column, int(round(top)), reach=gap)
     if foot - top < config.pulse_edge_min_mm * px_per_mm:
         return None
     baseline = row.baseline_y_px - row.band_top_px

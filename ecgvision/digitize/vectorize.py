@@ -1,6 +1,7 @@
 """Vectorize: trace probability map -> one sub-pixel polyline per row -> samples per lead.
 
-Per pixel column the ink of the band splits into vertical runs; a Viterbi pass picks one run per
+Per pixel column the ink of the band splits into vertical runs (runs joined by fainter ink are one:
+a blurred steep stroke dips under the threshold every few pixels); a Viterbi pass picks one run per
 column so that consecutive runs touch (a drawn trace is continuous), which keeps a row on its own
 trace where a neighbouring row's large deflection reaches into the band. Each chosen run gives a
 sub-pixel top and bottom edge (anti-aliased coverage); half a line width inside them lie the extreme
