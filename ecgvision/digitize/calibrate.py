@@ -9,6 +9,7 @@ read off the pulse (snapped to the allowed values) or take the nominal 25 mm/s a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -39,6 +40,7 @@ class CalibrationConfig:
     origin_offset_mm: float = ECGKIT_ORIGIN_OFFSET_MM
     pulse_max_xy_mismatch: float = 0.15  # a pulse whose x and y pitches differ more is misread
     pulse_prior_ratio: float = 1.6  # ... as is one implying a page more than this far from letter width
+    grid_pulse_tolerance: float = 0.1  # a grid pitch that no pulse size fits within this is misread
     page_width_agreement: float = (
         0.03  # without a grid, the page-width pitch is used if the pulse is this close
     )
@@ -140,6 +142,20 @@ def plausible_pulse_pitch(
     return square and abs(math.log(ppm_x / prior_px_per_mm)) <= math.log(config.pulse_prior_ratio)
 
 
+def grid_contradicted(grid: GridEstimate, pulses: list[Pulse], config: CalibrationConfig) -> bool:
+    """True when 2+ pulses, square and of a plausible size for the page, say the grid's pitch is off
+    by a factor no setting explains (speed 25 or 50 mm/s, gain 5, 10 or 20 mm/mV): a periodicity of
+    something else (a b/w page's dash pattern) taken for the grid would scale every value."""
+    pulse = pulse_pitch(pulses)
+    if len(pulses) < 2 or pulse is None or not plausible_pulse_pitch(pulse, grid.prior_px_per_mm, config):
+        return False
+    ratio_x, ratio_y = pulse[0] / grid.px_per_mm_x, pulse[1] / grid.px_per_mm_y
+    tolerance = config.grid_pulse_tolerance
+    fits_speed = snap(ratio_x, tuple(s / MM_PER_S for s in ALLOWED_SPEEDS_MM_PER_S), tolerance) is not None
+    fits_gain = snap(ratio_y, tuple(g / MM_PER_MV for g in ALLOWED_GAINS_MM_PER_MV), tolerance) is not None
+    return not fits_speed and not fits_gain
+
+
 def choose_pitch(
     grid: GridEstimate, pulse: tuple[float, float] | None, config: CalibrationConfig
 ) -> tuple[float, float, str]:
@@ -169,15 +185,24 @@ def calibrate(
     """Combine grid, pulses and rows into one pixel <-> physical mapping."""
     config = config or CalibrationConfig()
     found = [p for p in pulses if p is not None]
+    notes = []
+    if grid.found and grid_contradicted(grid, found, config):
+        notes.append(
+            f"grid pitch {grid.px_per_mm_x:.3f} px/mm fits no speed or gain of the pulses: misread, not used"
+        )
+        prior = grid.prior_px_per_mm
+        grid = dataclasses.replace(grid, px_per_mm_x=prior, px_per_mm_y=prior, source="page-width")
     ppm_x, ppm_y, source = choose_pitch(grid, pulse_pitch(found), config)
     if source == "grid":
-        speed, gain, agree, notes = read_speed_and_gain(found, ppm_x, ppm_y, config)
+        speed, gain, agree, read_notes = read_speed_and_gain(found, ppm_x, ppm_y, config)
+        notes += read_notes
         if any(agree):  # when none agrees (all misfit), the pulses still place the origin
             kept = iter(agree)
             pulses = [p if p is None or next(kept) else None for p in pulses]
             found = [p for p in pulses if p is not None]
     else:
-        speed, gain, notes = MM_PER_S, MM_PER_MV, [f"pitch from {source}: nominal 25 mm/s, 10 mm/mV"]
+        speed, gain = MM_PER_S, MM_PER_MV
+        notes.append(f"pitch from {source}: nominal 25 mm/s, 10 mm/mV")
     if found:
         x0 = float(np.median([p.fall_x_px for p in found])) + config.origin_offset_mm * ppm_x
         origin = "pulse"

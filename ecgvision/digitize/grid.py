@@ -34,6 +34,7 @@ class GridEstimate:
     strength_y: float
     source: str  # "grid" | "page-width" | "none"
     reason: str = ""
+    prior_px_per_mm: float = math.nan  # the page-width prior (the fallback when the grid is misread)
 
     @property
     def found(self) -> bool:
@@ -119,6 +120,7 @@ def find_grid(
             strength_y,
             "page-width",
             f"no grid periodicity (peak ratios {strength_x:.1f}, {strength_y:.1f}); assumed letter-width page",
+            prior,
         )
     ppm_x = resolve_minor_period(period_x, prior) / MINOR_GRID_MM
     ppm_y = resolve_minor_period(period_y, prior) / MINOR_GRID_MM
@@ -127,5 +129,5 @@ def find_grid(
         reason = (
             f"x/y periods disagree ({ppm_x:.3f} vs {ppm_y:.3f} px/mm): no grid; assumed letter-width page"
         )
-        return GridEstimate(prior, prior, strength_x, strength_y, "page-width", reason)
-    return GridEstimate(ppm_x, ppm_y, strength_x, strength_y, "grid")
+        return GridEstimate(prior, prior, strength_x, strength_y, "page-width", reason, prior)
+    return GridEstimate(ppm_x, ppm_y, strength_x, strength_y, "grid", "", prior)

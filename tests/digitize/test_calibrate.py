@@ -45,3 +45,20 @@ def test_a_gridless_page_keeps_its_width_when_either_side_of_the_pulse_confirms_
     cropped = [pulse(620.0, 11.0, width_mm=5.5), pulse(900.0, 11.0, width_mm=5.5)]
     calib = calibrate(prior, rows(2), cropped)
     assert calib.pitch_source == "pulse" and abs(calib.px_per_mm_x / PPM - 1.1) < 1e-6
+
+
+def test_a_grid_pitch_no_pulse_setting_explains_is_not_used():
+    """Fold-9 b/w page 23: the dash pattern gave a 'grid' of 6.56 px/mm on a 7.874 px/mm page; its 4
+    pulses (39 x 79 px) fit no speed or gain at that pitch. The page read at -3.0 dB, 17.7 with this."""
+    misread = GridEstimate(6.562, 6.562, 50.0, 50.0, "grid", "", PPM)
+    pulses = [pulse(620.0, 10.0), pulse(900.0, 10.0), pulse(1180.0, 10.0), pulse(1440.0, 10.0)]
+    calib = calibrate(misread, rows(4), pulses)
+    assert calib.pitch_source == "page-width" and abs(calib.px_per_mm_x - PPM) < 1e-9
+    assert any("misread" in note for note in calib.notes)
+    # a real 50 mm/s, 20 mm/mV page: pulses twice the grid's size both ways; that is a setting
+    fast = [pulse(620.0, 20.0, width_mm=10.0), pulse(900.0, 20.0, width_mm=10.0)]
+    calib = calibrate(GridEstimate(PPM, PPM, 50.0, 50.0, "grid", "", PPM), rows(2), fast)
+    assert calib.pitch_source == "grid" and (calib.speed_mm_per_s, calib.gain_mm_per_mv) == (50.0, 20.0)
+    # a single pulse is not enough to overrule the grid
+    calib = calibrate(misread, rows(4), [pulse(620.0, 10.0), None, None, None])
+    assert calib.pitch_source == "grid"
