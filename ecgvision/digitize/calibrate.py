@@ -142,12 +142,12 @@ def plausible_pulse_pitch(
     return square and abs(math.log(ppm_x / prior_px_per_mm)) <= math.log(config.pulse_prior_ratio)
 
 
-def grid_contradicted(grid: GridEstimate, pulses: list[Pulse], config: CalibrationConfig) -> bool:
-    """True when 2+ pulses, square and of a plausible size for the page, say the grid's pitch is off
-    by a factor no setting explains (speed 25 or 50 mm/s, gain 5, 10 or 20 mm/mV): a periodicity of
-    something else (a b/w page's dash pattern) taken for the grid would scale every value."""
-    pulse = pulse_pitch(pulses)
-    if len(pulses) < 2 or pulse is None or not plausible_pulse_pitch(pulse, grid.prior_px_per_mm, config):
+def grid_contradicted(grid: GridEstimate, pulse: tuple[float, float], config: CalibrationConfig) -> bool:
+    """True when the pulses' pitch, square and of a plausible size for the page, says the grid's pitch
+    is off by a factor no setting explains (speed 25 or 50 mm/s, gain 5, 10 or 20 mm/mV): a
+    periodicity of something else (a b/w page's dash pattern) taken for the grid would scale every
+    value."""
+    if not plausible_pulse_pitch(pulse, grid.prior_px_per_mm, config):
         return False
     ratio_x, ratio_y = pulse[0] / grid.px_per_mm_x, pulse[1] / grid.px_per_mm_y
     tolerance = config.grid_pulse_tolerance
@@ -185,14 +185,15 @@ def calibrate(
     """Combine grid, pulses and rows into one pixel <-> physical mapping."""
     config = config or CalibrationConfig()
     found = [p for p in pulses if p is not None]
+    pulse = pulse_pitch(found)
     notes = []
-    if grid.found and grid_contradicted(grid, found, config):
+    if grid.found and len(found) >= 2 and grid_contradicted(grid, pulse, config):  # one pulse cannot tell
         notes.append(
             f"grid pitch {grid.px_per_mm_x:.3f} px/mm fits no speed or gain of the pulses: misread, not used"
         )
         prior = grid.prior_px_per_mm
         grid = dataclasses.replace(grid, px_per_mm_x=prior, px_per_mm_y=prior, source="page-width")
-    ppm_x, ppm_y, source = choose_pitch(grid, pulse_pitch(found), config)
+    ppm_x, ppm_y, source = choose_pitch(grid, pulse, config)
     if source == "grid":
         speed, gain, agree, read_notes = read_speed_and_gain(found, ppm_x, ppm_y, config)
         notes += read_notes

@@ -140,7 +140,7 @@ def separator_columns(trace: RowTrace, centre_px: float, px_per_mm: float) -> tu
     the tops of tall strokes. A QRS beside the bar spans a different height and is kept."""
     core = np.abs(trace.x_px - centre_px) <= SEPARATOR_BLANK_MM * px_per_mm
     lo, hi = centre_px - SEPARATOR_BLANK_MM * px_per_mm, centre_px + SEPARATOR_BLANK_MM * px_per_mm
-    if not np.isfinite(trace.top_px[core]).any() or not math.isfinite(trace.line_width_px):
+    if not np.isfinite(trace.top_px[core]).any():
         return lo, hi
     bar_top = float(np.nanmedian(trace.top_px[core]))
     bar_bottom = float(np.nanmedian(trace.bottom_px[core]))

@@ -78,10 +78,11 @@ def column_runs(
     rim = np.pad(prob, ((1, 1), (0, 0)))  # rim[y + 1] = prob[y], zero outside
     tops = start_y - 0.5 - np.minimum(rim[start_y, start_x], threshold)
     bottoms = end_y + 0.5 + np.minimum(rim[end_y + 2, end_x], threshold)
-    if (merge_gap_px > 0 or 0 < low_threshold < threshold) and start_x.size:
+    hysteresis = 0 < low_threshold < threshold
+    if (merge_gap_px > 0 or hysteresis) and start_x.size:
         new = np.ones(start_x.size, dtype=bool)
         apart = tops[1:] - bottoms[:-1] > merge_gap_px
-        if 0 < low_threshold < threshold:
+        if hysteresis:
             label = low_run_labels(prob, low_threshold)[start_y, start_x]
             apart &= label[1:] != label[:-1]
         new[1:] = (start_x[1:] != start_x[:-1]) | apart
