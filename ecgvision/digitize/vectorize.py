@@ -68,6 +68,15 @@ def column_runs(
     An edge is placed inside the boundary pixel by its coverage: top = first - 0.5 - p(first - 1).
     Runs of a column closer than `merge_gap_px`, or joined by pixels above `low_threshold`, merge.
     """
+    columns, tops, bottoms = all_runs(prob, threshold, merge_gap_px, low_threshold)
+    split = np.searchsorted(columns, np.arange(1, prob.shape[1]))
+    return list(zip(np.split(tops, split), np.split(bottoms, split), strict=True))
+
+
+def all_runs(
+    prob: np.ndarray, threshold: float, merge_gap_px: float = 0.0, low_threshold: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(column, top, bottom) of every run of `column_runs`, ordered by column, then top."""
     ink = prob > threshold
     padded = np.zeros((ink.shape[0] + 2, ink.shape[1]), dtype=np.int8)
     padded[1:-1] = ink
@@ -88,8 +97,7 @@ def column_runs(
         new[1:] = (start_x[1:] != start_x[:-1]) | apart
         last = np.append(np.flatnonzero(new)[1:] - 1, start_x.size - 1)
         start_x, tops, bottoms = start_x[new], tops[new], bottoms[last]
-    split = np.searchsorted(start_x, np.arange(1, prob.shape[1]))
-    return list(zip(np.split(tops, split), np.split(bottoms, split), strict=True))
+    return start_x, tops, bottoms
 
 
 def viterbi_runs(
@@ -100,41 +108,55 @@ def viterbi_runs(
     Besides its runs every inked column has a skip state (cost `skip_cost` per column) that holds
     the last position: where the row's own faint trace breaks up, the path waits instead of being
     forced onto a neighbouring row's stroke (or text) and back.
+    A column holds a handful of runs, so the pass runs on Python floats: numpy's per-call overhead
+    on such tiny arrays made it the digitizer's slowest step.
     """
     choice = [-1] * len(runs)
-    back: list[tuple[np.ndarray, int] | None] = [None] * len(runs)
-    cost = prev_top = prev_bottom = None
+    back: list[tuple[list[int], int] | None] = [None] * len(runs)
+    cost: list[float] = []  # per state of the previous inked column: its runs, then its skip state
+    prev_top: list[float] = []
+    prev_bottom: list[float] = []
     prev_col = -1
-    for j, (tops, bottoms) in enumerate(runs):
-        if tops.size == 0:
+    for j, (tops_array, bottoms_array) in enumerate(runs):
+        if tops_array.size == 0:
             continue
-        prior = config.baseline_prior_px * np.abs(0.5 * (tops + bottoms) - baseline)
-        prior += config.thin_run_cost * np.maximum(0.0, thin_px - (bottoms - tops))
-        if cost is None:
-            cost = np.append(prior, np.inf)  # no position to hold yet
-            prev_top, prev_bottom = np.append(tops, np.nan), np.append(bottoms, np.nan)
+        tops, bottoms = tops_array.tolist(), bottoms_array.tolist()
+        prior = [
+            config.baseline_prior_px * abs(0.5 * (t + b) - baseline)
+            + config.thin_run_cost * max(0.0, thin_px - (b - t))
+            for t, b in zip(tops, bottoms, strict=True)
+        ]
+        if prev_col < 0:
+            cost = [*prior, math.inf]  # no position to hold yet
+            prev_top, prev_bottom = [*tops, math.nan], [*bottoms, math.nan]
             prev_col = j
             continue
-        gap = np.maximum(
-            0.0, np.maximum(tops[None, :] - prev_bottom[:, None], prev_top[:, None] - bottoms[None, :])
-        )
-        total = np.where(np.isfinite(gap), cost[:, None] + config.gap_cost * gap, np.inf)
-        came_from = np.argmin(total, axis=0)
-        held = int(np.argmin(cost))  # the skip state holds the best previous position
-        cost = np.append(total[came_from, np.arange(tops.size)] + prior, cost[held] + config.skip_cost)
-        back[j] = (np.append(came_from, held), prev_col)
-        prev_top = np.append(tops, prev_top[held])
-        prev_bottom = np.append(bottoms, prev_bottom[held])
+        held = min(range(len(cost)), key=cost.__getitem__)  # the skip state holds the best position
+        came_from, new_cost = [], []
+        for t, b, p in zip(tops, bottoms, prior, strict=True):
+            best, best_state = math.inf, 0
+            for state, (c, pt, pb) in enumerate(zip(cost, prev_top, prev_bottom, strict=True)):
+                if math.isnan(pt):
+                    continue
+                total = c + config.gap_cost * max(0.0, t - pb, pt - b)
+                if total < best:
+                    best, best_state = total, state
+            came_from.append(best_state)
+            new_cost.append(best + p)
+        cost = [*new_cost, cost[held] + config.skip_cost]
+        back[j] = ([*came_from, held], prev_col)
+        prev_top = [*tops, prev_top[held]]
+        prev_bottom = [*bottoms, prev_bottom[held]]
         prev_col = j
-    if cost is None:
+    if prev_col < 0:
         return choice
-    index, col = int(np.argmin(cost)), prev_col
+    index, col = min(range(len(cost)), key=cost.__getitem__), prev_col
     while col >= 0:
         is_skip = index == runs[col][0].size
         choice[col] = -1 if is_skip else index
         if back[col] is None:
             break
-        index, col = int(back[col][0][index]), back[col][1]
+        index, col = back[col][0][index], back[col][1]
     return choice
 
 
@@ -242,19 +264,14 @@ def steep_stroke_points(
     mask = (ys >= np.ceil(top)) & (ys <= np.floor(bottom)) & steep[None, :]
     mask[:, 1:] |= mask[:, :-1]  # keep one anti-aliased column either side for sub-pixel edges
     mask[:, :-1] |= mask[:, 1:]
-    rows = column_runs(np.where(mask, prob_band, 0.0).T, config.ink_threshold)
-    x_points, y_points = [], []
-    max_len = config.steep_run_max_ratio * trace.line_width_px
-    for y, (lefts, rights) in enumerate(rows):
-        inside = (
-            steep[np.clip(np.round(lefts + 0.5).astype(int), 0, steep.size - 1)]
-            & steep[np.clip(np.round(rights - 0.5).astype(int), 0, steep.size - 1)]
-        )  # both ends in steep columns: not the edge of a flat stroke seen through the rim column
-        short = ((rights - lefts) <= max_len) & inside
-        x_points.append(0.5 * (lefts + rights)[short])
-        y_points.append(np.full(int(short.sum()), float(y)))
-    x = np.concatenate(x_points) + trace.x_px[0]
-    return x, np.concatenate(y_points) + band_top_px
+    ys, lefts, rights = all_runs(np.where(mask, prob_band, 0.0).T, config.ink_threshold)
+    inside = (
+        steep[np.clip(np.round(lefts + 0.5).astype(int), 0, steep.size - 1)]
+        & steep[np.clip(np.round(rights - 0.5).astype(int), 0, steep.size - 1)]
+    )  # both ends in steep columns: not the edge of a flat stroke seen through the rim column
+    short = ((rights - lefts) <= config.steep_run_max_ratio * trace.line_width_px) & inside
+    x = 0.5 * (lefts + rights)[short] + trace.x_px[0]
+    return x, ys[short].astype(np.float64) + band_top_px
 
 
 def trace_polyline(
