@@ -44,6 +44,10 @@ class CalibrationConfig:
     page_width_agreement: float = (
         0.03  # without a grid, the page-width pitch is used if the pulse is this close
     )
+    # without a pulse, separator bars (printed where a row changes lead, at whole quarters of the
+    # row) place the origin when at least this many agree within `bar_agreement_mm`
+    min_agreeing_bars: int = 3
+    bar_agreement_mm: float = 1.0
 
 
 @dataclass
@@ -55,7 +59,7 @@ class Calibration:
     x0_px: float  # x of t = 0 (the record's first sample)
     baseline_y_px: list[float] = field(default_factory=list)  # per row: y of 0 mV; NaN = not yet known
     pitch_source: str = ""  # grid | pulse | page-width
-    origin_source: str = ""  # pulse | first-ink
+    origin_source: str = ""  # pulse | separators | first-ink
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -213,3 +217,33 @@ def calibrate(
     px_per_mv = gain * ppm_y
     baselines = [p.top_y_px + px_per_mv * PULSE_AMPLITUDE_MV if p is not None else math.nan for p in pulses]
     return Calibration(ppm_x, ppm_y, speed, gain, x0, baselines, source, origin, notes)
+
+
+def origin_from_separators(
+    calib: Calibration,
+    bars: list[tuple[float, int, int]],
+    quarter_s: float,
+    config: CalibrationConfig | None = None,
+) -> Calibration:
+    """The calibration with its origin moved to where the separator bars put it, when enough agree.
+
+    A bar (x, k, row) found where the k-th quarter (k = 1, 2, 3) of a row starts votes for
+    x0 = x - k * quarter. The largest set of votes within `bar_agreement_mm` of each other wins if
+    it has `min_agreeing_bars` from two rows and two quarters at least: the rows of a 3x4 page are
+    simultaneous, so one heartbeat's QRS lines up across them like a bar, but not across quarters.
+    """
+    config = config or CalibrationConfig()
+    quarter_px = quarter_s * calib.px_per_s
+    votes = sorted((x - k * quarter_px, k, row) for x, k, row in bars)
+    reach = config.bar_agreement_mm * calib.px_per_mm_x
+    best: list[tuple[float, int, int]] = []
+    for i, (x0, _, _) in enumerate(votes):
+        group = [v for v in votes[i:] if v[0] <= x0 + reach]
+        distinct = min(len({k for _, k, _ in group}), len({row for _, _, row in group}))
+        if len(group) >= config.min_agreeing_bars and distinct >= 2 and len(group) > len(best):
+            best = group
+    if not best:
+        return calib
+    x0 = float(np.median([v[0] for v in best]))
+    note = f"no calibration pulse: origin from {len(best)} separator bars"
+    return dataclasses.replace(calib, x0_px=x0, origin_source="separators", notes=[*calib.notes, note])

@@ -195,19 +195,30 @@ def find_separators(
 ) -> list[float]:
     """Centres of the separator bars found near the expected x positions (missing ones are skipped)."""
     config = config or LayoutConfig()
+    reach = config.separator_search_mm * px_per_mm
     found = []
-    reach = int(round(config.separator_search_mm * px_per_mm))
+    for x in expected_x_px:
+        bars = bar_candidates(prob, row, x - reach, x + reach, px_per_mm, config)
+        if bars:
+            found.append(max(bars, key=lambda bar: bar[1])[0])
+    return found
+
+
+def bar_candidates(
+    prob: np.ndarray, row: Row, x_lo: float, x_hi: float, px_per_mm: float, config: LayoutConfig
+) -> list[tuple[float, int]]:
+    """(centre x, width px) of every bar-like ink between columns x_lo and x_hi: runs of columns, at
+    least `separator_min_width_px` wide, inked over `separator_min_mm` near the row's baseline."""
     half_bar = int(round(config.separator_min_mm * px_per_mm / 2))
     y0, y1 = int(row.baseline_y_px) - 3 * half_bar, int(row.baseline_y_px) + 3 * half_bar
-    for x in expected_x_px:
-        lo = max(0, int(round(x)) - reach)
-        window = ink_mask(prob[max(0, y0) : y1, lo : int(round(x)) + reach + 1], config)
-        tall = window.sum(axis=0) >= config.separator_min_mm * px_per_mm
-        bars = [c for c in _clusters(np.flatnonzero(tall)) if c.size >= config.separator_min_width_px]
-        if bars:
-            best = max(bars, key=len)
-            found.append(float(best.mean()) + lo)
-    return found
+    lo, hi = max(0, int(round(x_lo))), max(0, int(round(x_hi)) + 1)
+    window = ink_mask(prob[max(0, y0) : y1, lo:hi], config)
+    tall = window.sum(axis=0) >= config.separator_min_mm * px_per_mm
+    return [
+        (float(c.mean()) + lo, int(c.size))
+        for c in _clusters(np.flatnonzero(tall))
+        if c.size >= config.separator_min_width_px
+    ]
 
 
 def choose_layout(num_rows: int, rows_with_quarter_bars: int, rows_with_half_bars: int) -> Layout | None:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ecgvision.constants import MAX_ABS_MV
-from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate
+from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate, origin_from_separators
 from ecgvision.digitize.consistency import ConsistencyConfig, ConsistencyReport, check_consistency
 from ecgvision.digitize.deskew import DeskewConfig, deskew, refine_with_pulses
 from ecgvision.digitize.grid import GridConfig, GridEstimate, find_grid
@@ -21,6 +21,7 @@ from ecgvision.digitize.layout import (
     LayoutConfig,
     Pulse,
     Row,
+    bar_candidates,
     choose_layout,
     find_pulse,
     find_rows,
@@ -43,6 +44,7 @@ PULSE_EDGE_BLANK_MM = 0.5  # columns around the pulse's falling edge hold the ed
 SEPARATOR_BLANK_MM = 0.5  # half width blanked around a separator bar (0.7 mm bar, anti-aliased rim) ...
 SEPARATOR_REACH_MM = 1.0  # ... and beyond, up to this, the columns whose ink spans the bar (blurred) ...
 SEPARATOR_SPAN_FRACTION = 0.6  # ... over this fraction of its height (a QRS beside it: half at most)
+SEPARATOR_ORIGIN_SEARCH_MM = 10.0  # without a pulse, bars are sought this far from where first ink puts them
 PLOT_DURATION_STEP_S = 0.5  # a row shorter than the record prints a whole number of half seconds
 MAX_CLIPPED_FRACTION = 0.01  # a lead with more samples at the +-MAX_ABS_MV clip is misread ...
 MAX_MEDIAN_OFFSET_MV = 2.5  # ... as is one whose median is this far from 0 (ECG sits on its baseline)
@@ -113,6 +115,24 @@ def plotted_duration_s(rows: list[Row], calib: Calibration, record_s: float) -> 
     if spanned >= record_s - PLOT_DURATION_STEP_S / 2:
         return record_s
     return max(PLOT_DURATION_STEP_S, round(spanned / PLOT_DURATION_STEP_S) * PLOT_DURATION_STEP_S)
+
+
+def origin_without_pulse(prob, rows, calib: Calibration, duration_s: float, config) -> Calibration:
+    """The calibration, its origin taken from the separator bars when no pulse placed it.
+
+    The rows' first ink may be a grid remnant or the pulse's rising edge (5 mm early); the bars
+    are sought within `SEPARATOR_ORIGIN_SEARCH_MM` of where that origin expects them.
+    """
+    if calib.origin_source != "first-ink":
+        return calib
+    reach = SEPARATOR_ORIGIN_SEARCH_MM * calib.px_per_mm_x
+    bars = []
+    for row in rows:
+        for k in (1, 2, 3):
+            x = float(calib.x_of_time(k * duration_s / 4))
+            found = bar_candidates(prob, row, x - reach, x + reach, calib.px_per_mm_x, config.layout)
+            bars += [(centre, k, row.index) for centre, _ in found]
+    return origin_from_separators(calib, bars, duration_s / 4, config.calibration)
 
 
 def detect_layout(
@@ -322,6 +342,7 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
     if not math.isfinite(calib.x0_px):
         return failed_result(num_samples, lead_names, "no time origin (no pulse, no ink)", started, notes)
     duration_s = plotted_duration_s(rows, calib, num_samples / fs_hz)
+    calib = origin_without_pulse(prob, rows, calib, duration_s, config)
     layout, separators = detect_layout(prob, rows, calib, duration_s, config)
     if layout is None:
         return failed_result(

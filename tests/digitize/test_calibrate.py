@@ -2,7 +2,7 @@
 
 import math
 
-from ecgvision.digitize.calibrate import calibrate
+from ecgvision.digitize.calibrate import Calibration, calibrate, origin_from_separators
 from ecgvision.digitize.grid import GridEstimate
 from ecgvision.digitize.layout import Pulse, Row
 
@@ -62,3 +62,17 @@ def test_a_grid_pitch_no_pulse_setting_explains_is_not_used():
     # a single pulse is not enough to overrule the grid
     calib = calibrate(misread, rows(4), [pulse(620.0, 10.0), None, None, None])
     assert calib.pitch_source == "grid"
+
+
+def test_separator_bars_place_the_origin_only_across_rows_and_quarters():
+    """Without a pulse the first ink is a guess; bars at whole quarters (2.5 s = 492 px) place x0.
+    One heartbeat's QRS lines up across the simultaneous rows of a 3x4 page like a bar would."""
+    guess = Calibration(PPM, PPM, 25.0, 10.0, 38.0, origin_source="first-ink")
+    quarter_px = 2.5 * 25.0 * PPM
+    bars = [(120.0 + k * quarter_px + 0.3 * row, k, row) for row in range(3) for k in (1, 2, 3)]
+    placed = origin_from_separators(guess, bars, 2.5)
+    assert placed.origin_source == "separators" and abs(placed.x0_px - 120.3) < 0.01
+    one_beat = [(700.0, 1, row) for row in range(3)]
+    assert origin_from_separators(guess, one_beat, 2.5).x0_px == 38.0
+    two_bars = bars[:2]
+    assert origin_from_separators(guess, two_bars, 2.5).origin_source == "first-ink"

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,22 @@ def test_separator_blank_covers_a_blurred_bar_but_not_a_qrs_beside_it():
         ppm,
     )
     assert abs(sharp_lo - (20.0 - 0.5 * ppm)) < 1e-9 and abs(sharp_hi - (20.0 + 0.5 * ppm)) < 1e-9
+
+
+def test_without_pulses_the_separator_bars_place_the_origin(examples, results):
+    """Example 00666 with its pulses (and the trace's first 1 mm) painted out: the rows' first ink
+    is 1 mm late, the separator bars put the origin back within a pixel of the pulses' one."""
+    example, with_pulses = examples[1], results[1]
+    calib = with_pulses.calibration
+    image = example.image.copy()
+    image[:, : int(calib.x0_px + calib.px_per_mm_x)] = 255
+    n = example.reference_mv.shape[0]
+    result = digitize_image(image, example.fs_hz, n, example.lead_names, ECGKIT)
+    assert result.calibration.origin_source == "separators"
+    assert abs(result.calibration.x0_px - calib.x0_px) < 1.0
+    first_ink = dataclasses.replace(ECGKIT.calibration, min_agreeing_bars=10**6)
+    guessed = digitize_image(
+        image, example.fs_hz, n, example.lead_names, DigitizeConfig(calibration=first_ink)
+    )
+    assert guessed.calibration.origin_source == "first-ink"
+    assert abs(guessed.calibration.x0_px - calib.x0_px) > 5.0
