@@ -3,7 +3,8 @@
 Per pixel column the ink of the band splits into vertical runs (runs joined by fainter ink are one:
 a blurred steep stroke dips under the threshold every few pixels); a Viterbi pass picks one run per
 column so that consecutive runs touch (a drawn trace is continuous), which keeps a row on its own
-trace where a neighbouring row's large deflection reaches into the band. Each chosen run gives a
+trace where a neighbouring row's large deflection reaches into the band, and that explain the most
+ink (a tall stroke rather than a grid line the trace left). Each chosen run gives a
 sub-pixel top and bottom edge (anti-aliased coverage); half a line width inside them lie the extreme
 values the signal takes in that column, ordered by the trace's local direction.
 """
@@ -26,6 +27,9 @@ class VectorizeConfig:
     # a photo or a noisy page dips under `ink_threshold` every few pixels; 0 disables it
     ink_low_threshold: float = 0.25
     baseline_prior_px: float = 0.02  # cost per px of distance from the row baseline (breaks ties only)
+    # a chosen run earns this much per px of its height: the path explains the ink it passes, so a
+    # QRS stroke beats the thin grid line that its flat trace lay on (b/w pages) or a faint stretch
+    ink_reward_px: float = 0.12
     gap_cost: float = 1.0  # cost per px of vertical gap between runs of consecutive columns
     skip_cost: float = 6.0  # cost per inked column the path skips (holding its last position)
     thin_run_mm: float = 0.25  # runs thinner than this (specks where a grid line meets the trace rim) ...
@@ -103,7 +107,8 @@ def all_runs(
 def viterbi_runs(
     runs: list[tuple[np.ndarray, np.ndarray]], baseline: float, thin_px: float, config: VectorizeConfig
 ) -> list[int]:
-    """Index of the chosen run per column (-1: no ink, or skipped) minimising gaps + baseline prior.
+    """Index of the chosen run per column (-1: no ink, or skipped) minimising gaps + baseline prior
+    - the ink the chosen runs cover.
 
     Besides its runs every inked column has a skip state (cost `skip_cost` per column) that holds
     the last position: where the row's own faint trace breaks up, the path waits instead of being
@@ -124,6 +129,7 @@ def viterbi_runs(
         prior = [
             config.baseline_prior_px * abs(0.5 * (t + b) - baseline)
             + config.thin_run_cost * max(0.0, thin_px - (b - t))
+            - config.ink_reward_px * (b - t)
             for t, b in zip(tops, bottoms, strict=True)
         ]
         if prev_col < 0:

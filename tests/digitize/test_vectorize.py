@@ -120,3 +120,34 @@ def test_tracker_follows_a_dotted_s_wave_to_its_bottom():
     row = Row(0, 100.0, 0, 230, 0.0, 99.0)  # the band ends above the other row's trace
     trace = track_row(dotted_s_wave(), row, 0, 100, 100.0, PX_PER_MM)
     assert np.nanmax(trace.bottom_px) > 219.5
+
+
+def s_wave_under_a_grid_line() -> np.ndarray:
+    """A b/w page whose flat trace lies on a grid line (y = 100) that runs on, broken once, under a
+    deep S wave: 1 px strokes down to y = 240 over columns 50-53 and back up over 54-59."""
+    prob = np.zeros((300, 100), np.float32)
+    prob[99:102, :] = 1.0
+    prob[99:102, 57] = 0.0
+    down = np.linspace(100, 240, 5).astype(int)
+    for j, (a, b) in enumerate(zip(down[:-1], down[1:], strict=True)):
+        prob[a : b + 1, 50 + j] = 1.0
+    up = np.linspace(240, 100, 7).astype(int)
+    for j, (a, b) in enumerate(zip(up[:-1], up[1:], strict=True)):
+        prob[b : a + 1, 54 + j] = 1.0
+    return prob
+
+
+def test_tracker_takes_the_s_wave_not_the_grid_line_it_leaves():
+    """Measured on fold-9 b/w page 2: V2's S waves (-1.8 mV) read as the grid line on its baseline."""
+    from dataclasses import replace
+
+    from ecgvision.digitize.layout import Row
+    from ecgvision.digitize.vectorize import VectorizeConfig
+
+    row = Row(0, 100.0, 0, 300, 0.0, 99.0)
+    trace = track_row(s_wave_under_a_grid_line(), row, 0, 100, 100.0, PX_PER_MM)
+    assert np.nanmax(trace.bottom_px) > 239.5
+    assert np.all(trace.bottom_px[52:58] > 160.0)  # the S wave, down and up again
+    unrewarded = replace(VectorizeConfig(), ink_reward_px=0.0)
+    trace = track_row(s_wave_under_a_grid_line(), row, 0, 100, 100.0, PX_PER_MM, unrewarded)
+    assert np.nanmax(trace.bottom_px) < 140.0
