@@ -173,6 +173,18 @@ def binary_grid_mask(ink: np.ndarray, px_per_mm: float, config: TraceEvidenceCon
     return (horizontal & rows[:, None]) | (vertical & columns[None, :])
 
 
+def bare_vertical_lines(ink: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
+    """(H, W) bool: the pixels of straight vertical lines (grid lines, page borders) that no other
+    ink touches from the side. A trace never runs along one, but it crosses them, and a QRS stroke
+    may stand beside one: those pixels stay, the line above and below them goes."""
+    if config.grid_line_min_mm <= 0:
+        return np.zeros(ink.shape, dtype=bool)
+    length = max(3, int(round(config.grid_line_min_mm * px_per_mm)))
+    lines = cv2.morphologyEx(ink.astype(np.uint8), cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+    beside = cv2.dilate((ink & ~lines.astype(bool)).astype(np.uint8), np.ones((1, 5), np.uint8))
+    return lines.astype(bool) & ~beside.astype(bool)
+
+
 def binary_trace_probability(ink: np.ndarray, px_per_mm: float, config: TraceEvidenceConfig) -> np.ndarray:
     """(H, W) float32 {0, 1}: the ink of a b/w page without its grid dashes, dotted trace rejoined."""
     cleaned = (ink & ~binary_grid_mask(ink, px_per_mm, config)).astype(np.uint8)
@@ -337,7 +349,8 @@ def gated_trace_probability(
         # pull the trace onto a grid line, unless the model is sure they are trace
         ink = value < 128
         unsure_grid = binary_grid_mask(ink, px_per_mm, config) & (learned < config.learned_sure)
-        return (ink & gate & ~unsure_grid).astype(np.float32)
+        # a solid vertical line beside a QRS is inside the sure region too: the path would climb it
+        return (ink & gate & ~unsure_grid & ~bare_vertical_lines(ink, px_per_mm, config)).astype(np.float32)
     ramp_none = config.learned_ramp_none_fraction
     return colour_trace_probability(image_rgb, config, px_per_mm, uneven_ramp_none_fraction=ramp_none) * gate
 

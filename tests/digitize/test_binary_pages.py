@@ -101,3 +101,25 @@ def test_text_removal_spares_broken_strokes_the_model_calls_trace():
     gated = trace_probability(image, PX_PER_MM, config, trace_model=lambda _: learned + 0.4 * label)
     assert gated[stroke].min() == 1.0
     assert gated[label].max() == 0.0
+
+
+def test_solid_vertical_grid_lines_go_even_where_the_model_is_sure():
+    """Measured on fold-9 b/w page 27: a solid major line beside a QRS lies inside the model's coarse
+    sure region, and the vectorizer climbed it (a 0.7 mV spike before each R wave)."""
+    from ecgvision.digitize.trace import bare_vertical_lines
+
+    ink, trace = dashed_grid_page()
+    lines = np.zeros_like(ink)
+    for x in np.arange(10.0, ink.shape[1], 5 * PX_PER_MM):
+        lines[:, int(round(x))] = True  # solid, the full page height (as black major lines threshold)
+    ink = ink | lines
+    image = np.where(ink[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
+    near = cv2.dilate(trace.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
+    sure = np.where(near, 1.0, 0.0).astype(np.float32)  # a coarse map, sure of the grid beside the trace
+    gated = trace_probability(image, PX_PER_MM, TraceEvidenceConfig(), trace_model=lambda page: sure)
+    assert gated[trace].mean() > 0.98  # where the trace crosses a line, the crossing stays
+    line_near = lines & near & ~trace
+    beside = cv2.dilate(trace.astype(np.uint8), np.ones((1, 5), np.uint8)).astype(bool)
+    assert (line_near & ~beside).sum() > 100
+    assert gated[line_near & ~beside].mean() < 0.05  # a horizontal dash crossing it may keep a pixel
+    assert not bare_vertical_lines(trace, PX_PER_MM, TraceEvidenceConfig()).any()  # no 40 mm stroke
