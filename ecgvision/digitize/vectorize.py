@@ -28,7 +28,7 @@ class VectorizeConfig:
     ink_low_threshold: float = 0.25
     baseline_prior_px: float = 0.02  # cost per px of distance from the row baseline (breaks ties only)
     # a chosen run earns this much per px of its height: the path explains the ink it passes, so a
-    # QRS stroke beats the thin grid line that its flat trace lay on (b/w pages) or a faint stretch
+    # QRS stroke beats the thin grid line that its flat trace lay on (b/w pages)
     ink_reward_px: float = 0.12
     gap_cost: float = 1.0  # cost per px of vertical gap between runs of consecutive columns
     skip_cost: float = 6.0  # cost per inked column the path skips (holding its last position)
