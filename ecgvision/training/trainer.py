@@ -50,6 +50,9 @@ class TrainerConfig:
     epochs: int = 10
     max_steps: int | None = None  # optimizer steps; training stops at whichever limit comes first
     stop_after_epochs: int | None = None  # stop here without shortening the lr schedule (a cut-short stage)
+    # wall-clock guard (seconds of this call): past it, training stops after the current step, evaluates
+    # and writes checkpoint and final model, the lr schedule not shortened (a fixed machine lease)
+    time_limit_s: float | None = None
     lr: float = 1e-3  # peak learning rate
     weight_decay: float = 0.05
     batch_size: int = 8  # per process, per micro-batch
@@ -294,6 +297,8 @@ class Trainer:
         batches = iter(self._train_loader(run.task, run.sampler, state.epoch, state.batches_in_epoch))
         run.model.train()
         while state.batches_in_epoch < run.batches_per_epoch and state.step < run.total_steps:
+            if self._out_of_time(run):
+                break
             group = min(config.accumulation_steps, run.batches_per_epoch - state.batches_in_epoch)
             logs = self._optimizer_step(run, batches, group)
             bar.update(1)
@@ -322,10 +327,15 @@ class Trainer:
             self._after_evaluation(run, self._evaluate(run))
         self._save_checkpoint(run)
 
+    def _out_of_time(self, run: _Run) -> bool:
+        limit = self.config.time_limit_s
+        return limit is not None and time.monotonic() - run.start_time >= limit
+
     def _done(self, run: _Run) -> bool:
         s, stop = run.state, self.config.stop_after_epochs
         cut = stop is not None and s.epoch >= stop
-        return s.stopped_early or cut or s.step >= run.total_steps or s.epoch >= self.config.epochs
+        ended = s.stopped_early or cut or s.step >= run.total_steps or s.epoch >= self.config.epochs
+        return ended or self._out_of_time(run)
 
     def fit(self, task: Task, train_dataset: Dataset, val_dataset: Dataset | None = None) -> FitResult:
         """Train `task.model` (in place) until epochs / max_steps / early stopping; resumable."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from training_toys import Interrupted, ToyNet, make_dataset, new_toy_task
+from training_toys import Interrupted, ToyNet, ToyTask, make_dataset, new_toy_task
 
 from ecgvision.config import load_config
 from ecgvision.training.checkpoint import find_latest_checkpoint, join_tensors, split_tensors
@@ -71,6 +72,23 @@ def test_a_stage_cut_after_some_epochs_follows_the_full_schedule(tmp_path: Path)
     lrs = lambda lines: [ln["lr"] for ln in lines if ln["kind"] == "train"][:3]  # noqa: E731
     assert lrs(cut_lines) == lrs(full_lines)
     assert eval_lines(tmp_path / "cut")[0]["mse"] == pytest.approx(eval_lines(tmp_path / "full")[0]["mse"])
+
+
+class SlowToyTask(ToyTask):
+    def compute_loss(self, model, batch):
+        time.sleep(0.2)
+        return super().compute_loss(model, batch)
+
+
+def test_a_time_limit_stops_mid_epoch_evaluates_and_writes_the_final_model(tmp_path: Path) -> None:
+    train, val = make_dataset(20, seed=1), make_dataset(8, seed=2)
+    torch.manual_seed(0)
+    # steps of 2 micro-batches x 0.2 s: the limit falls in epoch 1 (9 steps planned)
+    result = Trainer(toy_config(tmp_path, time_limit_s=0.5)).fit(SlowToyTask(ToyNet()), train, val)
+    assert 1 <= result.state.step < 3 and result.state.epoch == 0
+    assert len(eval_lines(tmp_path)) == 1 and result.best_model_dir is not None
+    assert (tmp_path / "final" / "model.safetensors").is_file()
+    assert find_latest_checkpoint(tmp_path / "checkpoints") is not None
 
 
 def test_resume_of_a_finished_run_does_nothing(tmp_path: Path) -> None:
