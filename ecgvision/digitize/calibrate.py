@@ -48,6 +48,9 @@ class CalibrationConfig:
     # row) place the origin when at least this many agree within `bar_agreement_mm`
     min_agreeing_bars: int = 3
     bar_agreement_mm: float = 1.0
+    # rows get their own origin (a line through the pulses' edges) when it moves this far from the
+    # top to the bottom row: a photo's residual shear; a straight page keeps one origin (less noise)
+    shear_min_mm: float = 0.3
 
 
 @dataclass
@@ -61,6 +64,9 @@ class Calibration:
     pitch_source: str = ""  # grid | pulse | page-width
     origin_source: str = ""  # pulse | separators | first-ink
     notes: list[str] = field(default_factory=list)
+    # per row: x of t = 0 where the rows' pulses show the page sheared (a photo's residual
+    # perspective); NaN or missing = x0_px
+    row_x0_px: list[float] = field(default_factory=list)
 
     @property
     def px_per_s(self) -> float:
@@ -70,8 +76,14 @@ class Calibration:
     def px_per_mv(self) -> float:
         return self.gain_mm_per_mv * self.px_per_mm_y
 
-    def x_of_time(self, t_s: np.ndarray) -> np.ndarray:
-        return self.x0_px + np.asarray(t_s, dtype=np.float64) * self.px_per_s
+    def origin_of_row(self, row: int | None) -> float:
+        if row is None or row >= len(self.row_x0_px) or not math.isfinite(self.row_x0_px[row]):
+            return self.x0_px
+        return self.row_x0_px[row]
+
+    def x_of_time(self, t_s: np.ndarray, row: int | None = None) -> np.ndarray:
+        """x of time t (s): on `row` when given (its own origin), else at the page's origin."""
+        return self.origin_of_row(row) + np.asarray(t_s, dtype=np.float64) * self.px_per_s
 
     def mv_of_y(self, y_px: np.ndarray, row: int) -> np.ndarray:
         return (self.baseline_y_px[row] - np.asarray(y_px, dtype=np.float64)) / self.px_per_mv
@@ -208,15 +220,32 @@ def calibrate(
     else:
         speed, gain = MM_PER_S, MM_PER_MV
         notes.append(f"pitch from {source}: nominal 25 mm/s, 10 mm/mV")
+    offset = config.origin_offset_mm * ppm_x
+    row_x0 = []
     if found:
-        x0 = float(np.median([p.fall_x_px for p in found])) + config.origin_offset_mm * ppm_x
+        x0 = float(np.median([p.fall_x_px for p in found])) + offset
         origin = "pulse"
+        row_x0 = [x + offset for x in sheared_origins(rows, pulses, config.shear_min_mm * ppm_x)]
     else:
         firsts = [r.first_ink_x_px for r in rows if math.isfinite(r.first_ink_x_px)]
         x0, origin = (float(np.median(firsts)) if firsts else math.nan), "first-ink"
     px_per_mv = gain * ppm_y
     baselines = [p.top_y_px + px_per_mv * PULSE_AMPLITUDE_MV if p is not None else math.nan for p in pulses]
-    return Calibration(ppm_x, ppm_y, speed, gain, x0, baselines, source, origin, notes)
+    return Calibration(ppm_x, ppm_y, speed, gain, x0, baselines, source, origin, notes, row_x0)
+
+
+def sheared_origins(rows: list[Row], pulses: list[Pulse | None], min_shift_px: float) -> list[float]:
+    """Per row, the pulses' falling edge on a line fitted through them against the rows' height, when
+    that line moves the origin by `min_shift_px` or more over the rows (a sheared page); else []."""
+    pairs = [(r.baseline_y_px, p.fall_x_px) for r, p in zip(rows, pulses, strict=True) if p is not None]
+    if len({y for y, _ in pairs}) < 2:
+        return []
+    y, x = np.array(pairs).T
+    slope, intercept = np.polyfit(y, x, 1)
+    heights = np.array([r.baseline_y_px for r in rows])
+    if abs(slope) * float(np.ptp(heights)) < min_shift_px:
+        return []
+    return [float(v) for v in intercept + slope * heights]
 
 
 def origin_from_separators(

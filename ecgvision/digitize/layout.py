@@ -32,6 +32,11 @@ class LayoutConfig:
     pulse_top_max_wobble_mm: float = 0.3  # median deviation of the top stroke from straight
     pulse_top_min_coverage: float = 0.9  # fraction of the columns between the edges the top stroke inks
     pulse_foot_slack_mm: float = 3.0  # the row's projection peak may lie this far below the pulse foot
+    # the pulse is sought between this far above the row's projection peak (a 20 mm/mV pulse) and
+    # this far below it: the row's whole band takes in the next row's pulse, which a sheared page
+    # (a photo) moves sideways, so its edge was taken for this pulse's falling edge
+    pulse_max_height_mm: float = 24.0
+    pulse_max_depth_mm: float = 6.0
     separator_min_mm: float = 2.5  # a separator bar is at least this tall ...
     separator_min_width_px: int = 3  # ... and this many columns wide
     separator_search_mm: float = 1.5  # ... within this distance of its expected position
@@ -125,20 +130,28 @@ def find_pulse(
     if not math.isfinite(row.first_ink_x_px):
         return None
     x_start = int(row.first_ink_x_px) - 2
+    y_top = max(row.band_top_px, int(row.baseline_y_px - config.pulse_max_height_mm * px_per_mm))
+    y_bottom = min(
+        row.band_bottom_px, int(math.ceil(row.baseline_y_px + config.pulse_max_depth_mm * px_per_mm))
+    )
     x_stop = int(row.first_ink_x_px + config.pulse_search_mm * px_per_mm)
-    band = ink_mask(prob[row.band_top_px : row.band_bottom_px, max(0, x_start) : x_stop], config)
+    band = ink_mask(prob[y_top:y_bottom, max(0, x_start) : x_stop], config)
     tall = band.sum(axis=0) >= config.pulse_edge_min_mm * px_per_mm
     edges = _clusters(np.flatnonzero(tall))
     if len(edges) < 2:
         return None
     # soft (coverage) column sums, one column either side: the edge's centre to a fraction of a pixel
-    soft = prob[row.band_top_px : row.band_bottom_px, max(0, x_start) : x_stop].sum(axis=0).astype(np.float64)
+    soft = prob[y_top:y_bottom, max(0, x_start) : x_stop].sum(axis=0).astype(np.float64)
     rise, fall = (_edge_centre(soft, e) + max(0, x_start) for e in edges[:2])
     x_offset = max(0, x_start)
     inner_x = slice(x_offset + edges[0][-1] + 2, x_offset + edges[1][0] - 1)
-    inner = prob[row.band_top_px : row.band_bottom_px, inner_x]
-    inked = np.flatnonzero((inner > config.ink_threshold).any(axis=0))  # noise may break the top stroke
-    if inner.shape[1] < 2 or inked.size < config.pulse_top_min_coverage * inner.shape[1]:
+    inner = prob[y_top:y_bottom, inner_x]
+    inked_columns = (inner > config.ink_threshold).any(axis=0)
+    inked = np.flatnonzero(inked_columns)
+    # noise, JPEG or a crossing grid line may break the top stroke: short gaps are bridged
+    gap = max(1, int(round(config.pulse_edge_gap_mm * px_per_mm)))
+    covered = binary_closing(np.pad(inked_columns, gap), np.ones(2 * gap + 1, bool))[gap:-gap]
+    if inner.shape[1] < 2 or covered.sum() < config.pulse_top_min_coverage * inner.shape[1]:
         return None
     tops = np.array([_first_run_centroid(inner[:, j], config.ink_threshold) for j in inked])
     top = float(np.median(tops))
@@ -146,20 +159,19 @@ def find_pulse(
         return None  # no straight top stroke: trace or text, not a pulse
     # the rising edge ends at the baseline (the falling one runs on into the first QRS); noise and
     # JPEG break a faint edge into pieces, so short gaps are bridged before following it down
-    gap = max(1, int(round(config.pulse_edge_gap_mm * px_per_mm)))
     rise_column = binary_closing(band[:, edges[0]].any(axis=1), np.ones(2 * gap + 1, bool))
     # the edge may begin a few px below the top stroke's centre (a rounded corner on a grid line)
     foot = _run_end(rise_column, int(round(top)), reach=gap)
     if foot - top < config.pulse_edge_min_mm * px_per_mm:
         return None
-    baseline = row.baseline_y_px - row.band_top_px
+    baseline = row.baseline_y_px - y_top
     if (
         not top + config.pulse_edge_min_mm * px_per_mm
         <= baseline
         <= foot + config.pulse_foot_slack_mm * px_per_mm
     ):
         return None  # a pulse stands on its row's zero line: this one is the next row's (or text)
-    return Pulse(rise, fall, top + row.band_top_px, float(foot) + row.band_top_px)
+    return Pulse(rise, fall, top + y_top, float(foot) + y_top)
 
 
 def _edge_centre(column_mass: np.ndarray, cluster: np.ndarray) -> float:

@@ -15,7 +15,15 @@ import numpy as np
 from ecgvision.constants import MAX_ABS_MV
 from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate, origin_from_separators
 from ecgvision.digitize.consistency import ConsistencyConfig, ConsistencyReport, check_consistency
-from ecgvision.digitize.deskew import DeskewConfig, deskew, refine_with_pulses
+from ecgvision.digitize.deskew import (
+    DeskewConfig,
+    DeskewResult,
+    deskew,
+    refine_with_pulses,
+    rotation_matrix,
+    shear_matrix,
+    unshear_with_pulses,
+)
 from ecgvision.digitize.grid import GridConfig, GridEstimate, find_grid
 from ecgvision.digitize.layout import (
     LayoutConfig,
@@ -140,15 +148,18 @@ def detect_layout(
 ) -> tuple[Layout | None, list[list[float]]]:
     """The layout and, per row, the separators found at the quarter/half positions of the row."""
     ppm = calib.px_per_mm_x
-    quarter = [calib.x_of_time(k * duration_s / 4) for k in (1, 2, 3)]
-    separators = [find_separators(prob, row, quarter, ppm, config.layout) for row in rows]
+    quarters = [[calib.x_of_time(k * duration_s / 4, row.index) for k in (1, 2, 3)] for row in rows]
+    separators = [
+        find_separators(prob, row, q, ppm, config.layout) for row, q in zip(rows, quarters, strict=True)
+    ]
     tolerance = 2 * ppm
 
     def has(found: list[float], x: float) -> bool:
         return any(abs(f - x) < tolerance for f in found)
 
-    with_quarter = sum(has(s, quarter[0]) or has(s, quarter[2]) for s in separators)
-    with_half = sum(has(s, quarter[1]) for s in separators)
+    found_quarters = list(zip(separators, quarters, strict=True))
+    with_quarter = sum(has(s, q[0]) or has(s, q[2]) for s, q in found_quarters)
+    with_half = sum(has(s, q[1]) for s, q in found_quarters)
     if config.layout_name != "auto":
         return LAYOUTS[config.layout_name], separators
     return choose_layout(len(rows), with_quarter, with_half), separators
@@ -183,8 +194,9 @@ def read_row(
 ):
     """(x, y) polyline of one row between t = 0 and the end of the plotted window."""
     ppm = calib.px_per_mm_x
-    x_start = int(math.floor(calib.x0_px - PULSE_EDGE_BLANK_MM * ppm))
-    x_stop = int(math.ceil(calib.x_of_time(duration_s) + ppm))
+    x0 = calib.origin_of_row(row.index)
+    x_start = int(math.floor(x0 - PULSE_EDGE_BLANK_MM * ppm))
+    x_stop = int(math.ceil(calib.x_of_time(duration_s, row.index) + ppm))
     baseline = calib.baseline_y_px[row.index]
     trace = track_row(
         prob,
@@ -201,7 +213,7 @@ def read_row(
     far = abs(baseline - mode) > MAX_BASELINE_DISAGREEMENT_MV * calib.px_per_mv
     if not math.isfinite(baseline) or (math.isfinite(mode) and far):
         calib.baseline_y_px[row.index] = mode
-    blanks = [(x_start, calib.x0_px + PULSE_EDGE_BLANK_MM * ppm)]
+    blanks = [(x_start, x0 + PULSE_EDGE_BLANK_MM * ppm)]
     blanks += [separator_columns(trace, s, ppm) for s in separators]
     band = prob[row.band_top_px : row.band_bottom_px, int(trace.x_px[0]) : int(trace.x_px[-1]) + 1]
     return trace_polyline(blank_columns(trace, blanks), band, row.band_top_px, config.vectorize)
@@ -228,7 +240,7 @@ def read_segments(
             continue
         start, end = segment_samples(seg, fs_hz, num_samples)
         samples = np.arange(start, end)
-        x_query = calib.x_of_time(samples / fs_hz)
+        x_query = calib.x_of_time(samples / fs_hz, seg.row)
         x_poly, y_poly = polylines[seg.row]
         inside = (x_poly >= x_query[0] - 1.0) & (x_poly <= x_query[-1] + 1.0) if samples.size else x_poly < 0
         y = sample_polyline(x_poly[inside], y_poly[inside], x_query, max_gap_px)
@@ -267,12 +279,11 @@ def failure_reason(lead: str, layout: Layout, printed: set[str], implausible: se
 
 
 def _to_input_coords(
-    geometry: list[LeadGeometry], angle_deg: float, shape: tuple[int, int], homography: np.ndarray | None
+    geometry: list[LeadGeometry], skew: DeskewResult, shape: tuple[int, int], homography: np.ndarray | None
 ) -> None:
     """Map polylines from the deskewed (and rectified) page back into the input image (in place)."""
-    if math.isfinite(angle_deg) and angle_deg != 0.0:
-        height, width = shape
-        matrix = cv2.getRotationMatrix2D(((width - 1) / 2.0, (height - 1) / 2.0), angle_deg, 1.0)
+    angle = skew.angle_deg if math.isfinite(skew.angle_deg) else 0.0
+    for matrix in (shear_matrix(shape, skew.shear), rotation_matrix(shape, angle)):
         for g in geometry:
             if g.polyline_xy_px.size:
                 g.polyline_xy_px = g.polyline_xy_px @ matrix[:, :2].T + matrix[:, 2]
@@ -326,12 +337,14 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
     page = correct_perspective(image_rgb, config.perspective)
     skew = deskew(page.image_rgb, config.deskew)
     grid, prob, rows, pulses = read_evidence(skew.image_rgb, config, trace_model)
-    if not grid.found:  # only the traces' slant voted for the angle: the pulses' column checks it
-        found = [p for p in pulses if p is not None]
+    found = [p for p in pulses if p is not None]
+    if grid.found:  # the grid levelled the rows: pulses slanting across them show a sheared page
+        refined = unshear_with_pulses(skew, found, grid.px_per_mm_y, config.deskew)
+    else:  # only the traces' slant voted for the angle: the pulses' column checks it
         refined = refine_with_pulses(page.image_rgb, skew, found, grid.px_per_mm_y, config.deskew)
-        if refined is not skew:
-            skew = refined
-            grid, prob, rows, pulses = read_evidence(skew.image_rgb, config, trace_model)
+    if refined is not skew:
+        skew = refined
+        grid, prob, rows, pulses = read_evidence(skew.image_rgb, config, trace_model)
     notes = [n for n in (page.reason, skew.reason, grid.reason) if n]
     if not rows:
         reasons = "; ".join(notes)
@@ -354,7 +367,7 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
     )
     implausible = drop_implausible_leads(signal)
     signal, report = check_consistency(signal, lead_names, config.consistency)
-    _to_input_coords(geometry, skew.angle_deg, page.image_rgb.shape[:2], page.homography)
+    _to_input_coords(geometry, skew, page.image_rgb.shape[:2], page.homography)
     read = [name for j, name in enumerate(lead_names) if np.isfinite(signal[:, j]).any()]
     printed = {s.lead.casefold() for s in layout.segments(duration_s)}
     implausible_names = {lead_names[j] for j in implausible}

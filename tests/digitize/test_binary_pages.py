@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from ecgvision.digitize.deskew import rotate_binary_image
+from ecgvision.digitize.deskew import rotate_page
 from ecgvision.digitize.trace import (
     TraceEvidenceConfig,
     binary_trace_probability,
@@ -46,7 +46,7 @@ def test_a_rotated_binary_page_stays_binary_and_connected():
     _, trace = dashed_grid_page()
     image = np.where(trace[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
     assert is_binary_page(image.max(axis=2))
-    rotated = rotate_binary_image(image, 1.3)
+    rotated = rotate_page(image, 1.3)
     assert is_binary_page(rotated.max(axis=2))
     ink_columns = (rotated.max(axis=2) < 128).any(axis=0)
     assert ink_columns[50:1550].all()  # no column of the stroke falls apart

@@ -76,3 +76,23 @@ def test_separator_bars_place_the_origin_only_across_rows_and_quarters():
     assert origin_from_separators(guess, one_beat, 2.5).x0_px == 38.0
     two_bars = bars[:2]
     assert origin_from_separators(guess, two_bars, 2.5).origin_source == "first-ink"
+
+
+def test_rows_get_their_own_origin_only_on_a_sheared_page():
+    """Pulses drifting 3 px per row (a photo's residual shear) give each row the origin on a line
+    through them, the row without a pulse too; 0.1 px of scatter keeps one origin for the page."""
+    grid = GridEstimate(PPM, PPM, 100.0, 100.0, "grid")
+    level = [pulse(630.0 + 280 * i, 10.0) for i in range(3)]
+    sheared = [
+        Pulse(p.rise_x_px + 3 * i, p.fall_x_px + 3 * i, p.top_y_px, p.foot_y_px)
+        for i, p in enumerate(level)
+    ]
+    calib = calibrate(grid, rows(4), [*sheared, None])
+    offset = calib.x0_px - sheared[1].fall_x_px  # the origin convention's fraction of a pixel
+    assert [round(x - offset, 3) for x in calib.row_x0_px] == [119.37, 122.37, 125.37, 128.37]
+    assert calib.x_of_time(1.0, 3) - calib.x_of_time(1.0) == 6.0
+    straight = [
+        Pulse(p.rise_x_px, p.fall_x_px + 0.1 * (i % 2), p.top_y_px, p.foot_y_px)
+        for i, p in enumerate(level)
+    ]
+    assert calibrate(grid, rows(4), [*straight, None]).row_x0_px == []
