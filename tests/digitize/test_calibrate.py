@@ -84,15 +84,13 @@ def test_rows_get_their_own_origin_only_on_a_sheared_page():
     grid = GridEstimate(PPM, PPM, 100.0, 100.0, "grid")
     level = [pulse(630.0 + 280 * i, 10.0) for i in range(3)]
     sheared = [
-        Pulse(p.rise_x_px + 3 * i, p.fall_x_px + 3 * i, p.top_y_px, p.foot_y_px)
-        for i, p in enumerate(level)
+        Pulse(p.rise_x_px + 3 * i, p.fall_x_px + 3 * i, p.top_y_px, p.foot_y_px) for i, p in enumerate(level)
     ]
     calib = calibrate(grid, rows(4), [*sheared, None])
     offset = calib.x0_px - sheared[1].fall_x_px  # the origin convention's fraction of a pixel
     assert [round(x - offset, 3) for x in calib.row_x0_px] == [119.37, 122.37, 125.37, 128.37]
     assert calib.x_of_time(1.0, 3) - calib.x_of_time(1.0) == 6.0
     straight = [
-        Pulse(p.rise_x_px, p.fall_x_px + 0.1 * (i % 2), p.top_y_px, p.foot_y_px)
-        for i, p in enumerate(level)
+        Pulse(p.rise_x_px, p.fall_x_px + 0.1 * (i % 2), p.top_y_px, p.foot_y_px) for i, p in enumerate(level)
     ]
     assert calibrate(grid, rows(4), [*straight, None]).row_x0_px == []
