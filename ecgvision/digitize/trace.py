@@ -22,9 +22,10 @@ LETTER_WIDTH_MM = 279.4  # landscape US letter: the page-width prior when the pi
 
 
 class TraceModel(Protocol):
-    """A learned replacement for `trace_probability`: RGB uint8 (H, W, 3) -> (H, W) float in [0, 1]."""
+    """A learned replacement for `trace_probability`: RGB uint8 (H, W, 3) -> (H, W) float in [0, 1];
+    `px_per_mm` (the page's grid pitch, None when unknown) lets it see the page at its training scale."""
 
-    def __call__(self, image_rgb: np.ndarray) -> np.ndarray: ...
+    def __call__(self, image_rgb: np.ndarray, px_per_mm: float | None = None) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -314,9 +315,11 @@ def remove_text_blobs(
     return out
 
 
-def learned_probability(image_rgb: np.ndarray, trace_model: TraceModel) -> np.ndarray:
+def learned_probability(
+    image_rgb: np.ndarray, trace_model: TraceModel, px_per_mm: float | None = None
+) -> np.ndarray:
     """(H, W) float32 in [0, 1] from the model, checked to match the image."""
-    learned = np.clip(np.asarray(trace_model(image_rgb), dtype=np.float32), 0.0, 1.0)
+    learned = np.clip(np.asarray(trace_model(image_rgb, px_per_mm), dtype=np.float32), 0.0, 1.0)
     if learned.shape != image_rgb.shape[:2]:
         raise ValueError(f"trace model returned shape {learned.shape}, expected {image_rgb.shape[:2]}")
     return learned
@@ -366,6 +369,6 @@ def trace_probability(
     config = config or TraceEvidenceConfig()
     if trace_model is None:
         return remove_text_blobs(colour_trace_probability(image_rgb, config, px_per_mm), px_per_mm, config)
-    learned = learned_probability(image_rgb, trace_model)
+    learned = learned_probability(image_rgb, trace_model, px_per_mm)
     prob = gated_trace_probability(image_rgb, px_per_mm, config, learned)
     return remove_text_blobs(prob, px_per_mm, config, learned)

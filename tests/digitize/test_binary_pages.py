@@ -71,7 +71,7 @@ def test_a_learned_gate_keeps_the_trace_lying_on_a_grid_line():
     # the model is sure of the trace and unsure around it (its coarse map is wider than the stroke)
     near = cv2.dilate(trace.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
     learned = np.where(trace, 1.0, np.where(near, 0.4, 0.0)).astype(np.float32)
-    gated = trace_probability(image, PX_PER_MM, config, trace_model=lambda page: learned)
+    gated = trace_probability(image, PX_PER_MM, config, trace_model=lambda page, px_per_mm=None: learned)
     assert gated[flat].mean() > 0.95
     assert gated[trace].mean() > 0.95
     assert gated[ink & ~near].max() == 0.0  # no grid dash away from the trace survives
@@ -98,7 +98,9 @@ def test_text_removal_spares_broken_strokes_the_model_calls_trace():
     assert rule[stroke].max() == 0.0  # the pieces read as letters without the model (the test can fail)
     learned = cv2.dilate(stroke.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(np.float32)
     # the model is unsure about the label: inside its gate (0.4 > 0.3), below the keep level (0.5)
-    gated = trace_probability(image, PX_PER_MM, config, trace_model=lambda _: learned + 0.4 * label)
+    gated = trace_probability(
+        image, PX_PER_MM, config, trace_model=lambda page, px_per_mm=None: learned + 0.4 * label
+    )
     assert gated[stroke].min() == 1.0
     assert gated[label].max() == 0.0
 
@@ -116,7 +118,9 @@ def test_solid_vertical_grid_lines_go_even_where_the_model_is_sure():
     image = np.where(ink[..., None], 0, 255).astype(np.uint8).repeat(3, axis=2)
     near = cv2.dilate(trace.astype(np.uint8), np.ones((15, 15), np.uint8)).astype(bool)
     sure = np.where(near, 1.0, 0.0).astype(np.float32)  # a coarse map, sure of the grid beside the trace
-    gated = trace_probability(image, PX_PER_MM, TraceEvidenceConfig(), trace_model=lambda page: sure)
+    gated = trace_probability(
+        image, PX_PER_MM, TraceEvidenceConfig(), trace_model=lambda page, px_per_mm=None: sure
+    )
     assert gated[trace].mean() > 0.98  # where the trace crosses a line, the crossing stays
     line_near = lines & near & ~trace
     beside = cv2.dilate(trace.astype(np.uint8), np.ones((1, 5), np.uint8)).astype(bool)

@@ -102,7 +102,7 @@ def test_trace_model_replaces_the_colour_rule(signals):
     signal, fs_hz = signals[0]
     rendered = render(signal, fs_hz, "bw", 0)  # the colour rule struggles here; an oracle model does not
 
-    def oracle(image_rgb: np.ndarray) -> np.ndarray:
+    def oracle(image_rgb: np.ndarray, px_per_mm: float | None = None) -> np.ndarray:
         assert image_rgb.shape == rendered.image.shape  # the model sees the (deskewed) page
         return rendered.truth.trace_mask(include_pulses=True).astype(np.float32)
 
