@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 
 from ecgvision.digitize.grid import find_grid
@@ -19,3 +20,16 @@ def test_blank_page_falls_back_on_page_width():
     grid = find_grid(blank)
     assert not grid.found and grid.source == "page-width"
     assert abs(grid.px_per_mm_x - 100 / 25.4) < 1e-6  # 1100 px across 11 in
+
+
+def test_a_foreshortened_grid_keeps_a_pitch_per_axis(examples):
+    """A photo taken at an angle stretches one axis (fold-9 photo 6: 7.6 %); the grid is still found,
+    each axis with its own pitch, rather than replaced by a letter-width guess."""
+    image = examples[0].image
+    stretched = cv2.resize(
+        image, (round(image.shape[1] * 1.076), image.shape[0]), interpolation=cv2.INTER_AREA
+    )
+    grid = find_grid(stretched, colour_trace_probability(stretched, TraceEvidenceConfig()))
+    assert grid.found, grid.reason
+    assert abs(grid.px_per_mm_x / (1.076 * CHALLENGE_PX_PER_MM) - 1) < 0.002, grid
+    assert abs(grid.px_per_mm_y / CHALLENGE_PX_PER_MM - 1) < 0.002, grid
