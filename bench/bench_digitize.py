@@ -95,12 +95,15 @@ def run_job(job: Job) -> Outcome:
     return Outcome(job.variant, job.fs_hz, snr, seconds, not result.leads_read, reason, rss_mb)
 
 
-def make_jobs(records: list[Path], variants: list[str], rates: list[float], grid_mode: str) -> list[Job]:
-    """One job per (record, variant, rate); the seed depends on the record and the variant's name only,
-    so a run over fewer variants renders the same images."""
+def make_jobs(
+    records: list[Path], variants: list[str], rates: list[float], grid_mode: str, first: int = 0
+) -> list[Job]:
+    """One job per (record, variant, rate); the seed depends on the record (its index in fold 9, the
+    first of `records` being number `first`) and the variant's name only, so a run over fewer
+    variants renders the same images."""
     return [
         Job(str(record), variant, fs, 1000 * k + zlib.crc32(variant.encode()) % 1000, grid_mode)
-        for k, record in enumerate(records)
+        for k, record in enumerate(records, start=first)
         for variant in variants
         for fs in rates
     ]
@@ -187,6 +190,9 @@ def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: flo
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=20, help="first K fold-9 records (default 20)")
+    parser.add_argument(
+        "--skip", type=int, default=0, help="start after the first N records (a check on pages not tuned on)"
+    )
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), help="render presets")
     parser.add_argument("--fs", nargs="+", type=float, default=[100.0, 500.0], help="sampling rates (Hz)")
     parser.add_argument("--grid", default="colour", choices=("colour", "grey", "none"), help="grid mode")
@@ -201,8 +207,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    records = extract_fold(9, cache_dir() / "ptbxl", limit=args.records)
-    jobs = make_jobs(records, args.variants, args.fs, args.grid)
+    records = extract_fold(9, cache_dir() / "ptbxl", limit=args.skip + args.records)[args.skip :]
+    jobs = make_jobs(records, args.variants, args.fs, args.grid, first=args.skip)
     started = time.perf_counter()
     outcomes = run_all(jobs, args.workers, args.trace_model, args.set)
     wall_s = time.perf_counter() - started
