@@ -9,6 +9,7 @@ number of rows and where the separators are.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -26,7 +27,8 @@ class LayoutConfig:
     min_row_gap_mm: float = 8.0
     min_row_height_ratio: float = 0.2  # a row's projection peak vs the strongest row
     min_row_extent_frac: float = 0.3  # a row's inked columns (+-3 mm of its baseline) / page width
-    pulse_search_mm: float = 14.0  # the pulse box is sought this far right of a row's first ink
+    pulse_search_mm: float = 14.0  # the pulse box is sought this far right of a row's first ink ...
+    pulse_lead_in_mm: float = 10.0  # ... plus this, when that ink is a sheet edge left of the pulse
     pulse_edge_min_mm: float = 3.5  # a pulse edge is a vertical stroke at least this tall
     pulse_edge_gap_mm: float = 1.5  # gaps up to this long in a pulse edge are bridged
     pulse_top_max_wobble_mm: float = 0.3  # median deviation of the top stroke from straight
@@ -134,18 +136,33 @@ def find_pulse(
     y_bottom = min(
         row.band_bottom_px, int(math.ceil(row.baseline_y_px + config.pulse_max_depth_mm * px_per_mm))
     )
-    x_stop = int(row.first_ink_x_px + config.pulse_search_mm * px_per_mm)
-    band = ink_mask(prob[y_top:y_bottom, max(0, x_start) : x_stop], config)
+    # a sheet edge or border line left of the pulse may be the row's first ink: the search reaches
+    # past it, and each pair of neighbouring tall strokes is tried in turn
+    reach_mm = config.pulse_search_mm + config.pulse_lead_in_mm
+    x_offset = max(0, x_start)
+    x_stop = int(row.first_ink_x_px + reach_mm * px_per_mm)
+    band = ink_mask(prob[y_top:y_bottom, x_offset:x_stop], config)
     tall = band.sum(axis=0) >= config.pulse_edge_min_mm * px_per_mm
     edges = _clusters(np.flatnonzero(tall))
-    if len(edges) < 2:
-        return None
     # soft (coverage) column sums, one column either side: the edge's centre to a fraction of a pixel
-    soft = prob[y_top:y_bottom, max(0, x_start) : x_stop].sum(axis=0).astype(np.float64)
-    rise, fall = (_edge_centre(soft, e) + max(0, x_start) for e in edges[:2])
-    x_offset = max(0, x_start)
-    inner_x = slice(x_offset + edges[0][-1] + 2, x_offset + edges[1][0] - 1)
-    inner = prob[y_top:y_bottom, inner_x]
+    soft = prob[y_top:y_bottom, x_offset:x_stop].sum(axis=0).astype(np.float64)
+    for rise_edge, fall_edge in itertools.pairwise(edges):
+        found = _pulse_between(
+            prob, band, soft, rise_edge, fall_edge, (x_offset, y_top), row, px_per_mm, config
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def _pulse_between(prob, band, soft, rise_edge, fall_edge, origin, row: Row, px_per_mm: float, config):
+    """The pulse whose rising and falling edges are these two tall strokes (column indices of `band`,
+    whose top-left pixel is `origin` (x, y) in `prob`), or None when no straight top stroke joins
+    them at least `pulse_edge_min_mm` above the row's zero line."""
+    x_offset, y_top = origin
+    y_bottom = y_top + band.shape[0]
+    rise, fall = (_edge_centre(soft, e) + x_offset for e in (rise_edge, fall_edge))
+    inner = prob[y_top:y_bottom, x_offset + rise_edge[-1] + 2 : x_offset + fall_edge[0] - 1]
     inked_columns = (inner > config.ink_threshold).any(axis=0)
     inked = np.flatnonzero(inked_columns)
     # noise, JPEG or a crossing grid line may break the top stroke: short gaps are bridged
@@ -159,7 +176,7 @@ def find_pulse(
         return None  # no straight top stroke: trace or text, not a pulse
     # the rising edge ends at the baseline (the falling one runs on into the first QRS); noise and
     # JPEG break a faint edge into pieces, so short gaps are bridged before following it down
-    rise_column = binary_closing(band[:, edges[0]].any(axis=1), np.ones(2 * gap + 1, bool))
+    rise_column = binary_closing(band[:, rise_edge].any(axis=1), np.ones(2 * gap + 1, bool))
     # the edge may begin a few px below the top stroke's centre (a rounded corner on a grid line)
     foot = _run_end(rise_column, int(round(top)), reach=gap)
     if foot - top < config.pulse_edge_min_mm * px_per_mm:

@@ -3,7 +3,7 @@ import dataclasses
 import numpy as np
 
 from ecgvision.digitize.deskew import rotate_image, shear_matrix, warp_page
-from ecgvision.digitize.layout import find_pulse, find_rows
+from ecgvision.digitize.layout import LayoutConfig, find_pulse, find_rows
 from ecgvision.digitize.trace import trace_probability
 
 PX_PER_MM = 200 / 25.4
@@ -100,3 +100,18 @@ def test_on_a_sheared_page_each_row_keeps_its_own_pulse(examples):
     pulses = [find_pulse(prob, row, PX_PER_MM) for row in find_rows(prob, PX_PER_MM)]
     assert len(pulses) == 4 and all(p is not None for p in pulses)
     assert all(abs(p.width_px / PX_PER_MM - 5.0) < 0.3 for p in pulses)
+
+
+def test_a_sheet_edge_left_of_the_pulses_does_not_hide_them(examples):
+    """A rectified photo keeps a stretch of the sheet's edge left of the pulses (fold-9 photo 45):
+    that line was the rows' first ink, the search window ended before the pulses' falling edges and
+    no pulse was found (origin from the first ink: every lead below 0 dB)."""
+    image = np.pad(examples[0].image, ((0, 0), (100, 0), (0, 0)), constant_values=255)
+    prob = trace_probability(image, PX_PER_MM)
+    prob[600:1300, 85:87] = 1.0  # the edge as the gate kept it: 12 mm left of the pulses, rows 0-2
+    rows = find_rows(prob, PX_PER_MM)[:3]
+    assert all(abs(row.first_ink_x_px - 85) < 2 for row in rows)
+    pulses = [find_pulse(prob, row, PX_PER_MM) for row in rows]
+    assert all(p is not None and abs(p.width_px / PX_PER_MM - 5.0) < 0.3 for p in pulses)
+    no_lead_in = LayoutConfig(pulse_lead_in_mm=0.0)
+    assert all(find_pulse(prob, row, PX_PER_MM, no_lead_in) is None for row in rows)
