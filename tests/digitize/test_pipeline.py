@@ -136,10 +136,10 @@ def test_without_pulses_the_separator_bars_place_the_origin(examples, results):
 
 
 def test_a_sheared_page_is_unsheared_from_its_pulses(examples, results):
-    """Example 00005 sheared 1.1 deg: the rows' starts lie 17 px apart from top to bottom and every
+    """Example 00005 sheared 1.7 deg: the rows' starts lie 25 px apart from top to bottom and every
     stroke slants. The pulses' column measures the shear; undoing it gives the unsheared reading back,
     where the rows' own origins alone (no unshearing) recover the start times but not the slant."""
-    ex, shear = examples[0], 0.02
+    ex, shear = examples[0], 0.03
     image = warp_page(ex.image, shear_matrix(ex.image.shape, shear))
     n = ex.reference_mv.shape[0]
     result = digitize_image(image, ex.fs_hz, n, ex.lead_names, ECGKIT)
@@ -154,5 +154,5 @@ def test_a_sheared_page_is_unsheared_from_its_pulses(examples, results):
     rows_only = dataclasses.replace(ECGKIT, deskew=DeskewConfig(shear_min_deg=90.0))
     kept = digitize_image(image, ex.fs_hz, n, ex.lead_names, rows_only)
     origins = kept.calibration.row_x0_px
-    assert len(origins) == 4 and np.ptp(origins) > 15.0  # 17 px
+    assert len(origins) == 4 and np.ptp(origins) > 20.0  # 25 px
     assert snr > mean_snr(ex.reference_mv, kept.signal_mv, ex.fs_hz, align=False) + 5.0
