@@ -1,7 +1,8 @@
 """Calibration: pixel <-> (seconds, millivolts) from the grid pitch, the pulses and the rows.
 
 Time: x = x0 + t * speed * px_per_mm_x, where x0 (the first sample's x) is the pulses' falling
-edge, else the rows' first ink. Voltage: mV = (baseline_y - y) / (gain * px_per_mm_y), with the
+edge (per row on a sheared page: a line through the rows' pulses), else the separator bars, else
+the rows' first ink. Voltage: mV = (baseline_y - y) / (gain * px_per_mm_y), with the
 baseline 1 mV (gain mm) below the centre of the pulse's top stroke, else (filled in by the
 pipeline) the row's most common trace height. Pitch falls back grid -> pulse -> page width; speed and gain are
 read off the pulse (snapped to the allowed values) or take the nominal 25 mm/s and 10 mm/mV.

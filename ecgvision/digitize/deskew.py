@@ -195,7 +195,8 @@ def pulse_residual_deg(
     if np.abs(xs - (slope * ys + intercept)).max() > config.pulse_max_misfit_px:
         return math.nan
     residual = math.degrees(math.atan(slope))
-    return residual if abs(residual) <= (max_deg or config.pulse_max_deg) else math.nan
+    limit = config.pulse_max_deg if max_deg is None else max_deg
+    return residual if abs(residual) <= limit else math.nan
 
 
 def refine_with_pulses(
