@@ -167,7 +167,7 @@ def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: flo
             "commit": git_commit(dirty_paths=("ecgvision/digitize", "bench/bench_digitize.py")),
             "model": model,
             "data": (
-                f"PTB-XL fold 9, first {args.records} records, rendered 200 dpi 3x4+II, grid {args.grid}, "
+                f"PTB-XL fold 9, {record_span(args.skip, args.records)}, rendered 200 dpi 3x4+II, grid {args.grid}, "
                 f"variants {' '.join(args.variants)}, fs {' '.join(str(int(f)) for f in args.fs)} Hz"
             ),
             "figures": {
@@ -185,6 +185,10 @@ def log_entry(table: dict, args: argparse.Namespace, peak_mb: float, wall_s: flo
             "command": " ".join(["bench/bench_digitize.py", *sys.argv[1:]]),
         }
     )
+
+
+def record_span(skip: int, count: int) -> str:
+    return f"first {count} records" if skip == 0 else f"records {skip + 1}-{skip + count}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
