@@ -65,7 +65,8 @@ class LearnedTraceModel:
         (a photo from afar at 4.8 px/mm, shrunk by the fixed `input_scale`, lost its thin traces)."""
         height, width = image_rgb.shape[:2]
         scale = self.input_scale
-        ratio = TRAINED_PX_PER_MM / px_per_mm if px_per_mm and math.isfinite(px_per_mm) else 1.0
+        known = px_per_mm is not None and math.isfinite(px_per_mm) and px_per_mm > 0
+        ratio = TRAINED_PX_PER_MM / px_per_mm if known else 1.0
         if abs(math.log(ratio)) > math.log(OFF_SCALE_RATIO):
             scale = min(1.0, self.input_scale * ratio)
         if scale != 1.0:
