@@ -111,6 +111,11 @@ def _vote(values: list[float | None]) -> float | None:
     return max(seen, key=seen.count) if seen else None
 
 
+def pulse_speed(pulse: Pulse, ppm_x: float, config: CalibrationConfig) -> float | None:
+    """The allowed paper speed (mm/s) the pulse's width fits, None if it fits none."""
+    return snap(pulse.width_px / ppm_x / PULSE_DURATION_S, ALLOWED_SPEEDS_MM_PER_S, config.snap_tolerance)
+
+
 def read_speed_and_gain(
     pulses: list[Pulse], ppm_x: float, ppm_y: float, config: CalibrationConfig
 ) -> tuple[float, float, list[bool], list[str]]:
@@ -120,10 +125,7 @@ def read_speed_and_gain(
     speed, gain, notes = MM_PER_S, MM_PER_MV, []
     if not pulses:
         return speed, gain, [], ["no calibration pulse: nominal 25 mm/s, 10 mm/mV"]
-    speeds = [
-        snap(p.width_px / ppm_x / PULSE_DURATION_S, ALLOWED_SPEEDS_MM_PER_S, config.snap_tolerance)
-        for p in pulses
-    ]
+    speeds = [pulse_speed(p, ppm_x, config) for p in pulses]
     gains = [
         snap(p.height_px / ppm_y / PULSE_AMPLITUDE_MV, ALLOWED_GAINS_MM_PER_MV, config.snap_tolerance)
         for p in pulses
@@ -218,6 +220,9 @@ def calibrate(
             kept = iter(agree)
             pulses = [p if p is None or next(kept) else None for p in pulses]
             found = [p for p in pulses if p is not None]
+        if config.read_speed_from_pulse and not any(pulse_speed(p, ppm_x, config) for p in found):
+            pulses = [None if p is None else nominal_fall(p, speed * ppm_x) for p in pulses]
+            found = [p for p in pulses if p is not None]
     else:
         speed, gain = MM_PER_S, MM_PER_MV
         notes.append(f"pitch from {source}: nominal 25 mm/s, 10 mm/mV")
@@ -233,6 +238,13 @@ def calibrate(
     px_per_mv = gain * ppm_y
     baselines = [p.top_y_px + px_per_mv * PULSE_AMPLITUDE_MV if p is not None else math.nan for p in pulses]
     return Calibration(ppm_x, ppm_y, speed, gain, x0, baselines, source, origin, notes, row_x0)
+
+
+def nominal_fall(pulse: Pulse, px_per_s: float) -> Pulse:
+    """The pulse with its falling edge one pulse duration after its rising edge. For a pulse whose
+    width fits no speed: the first QRS was taken for its falling edge, the edge itself being lost on
+    a dark grid line; the rising edge still marks where the pulse, and so the trace, starts."""
+    return dataclasses.replace(pulse, fall_x_px=pulse.rise_x_px + PULSE_DURATION_S * px_per_s)
 
 
 def sheared_origins(rows: list[Row], pulses: list[Pulse | None], min_shift_px: float) -> list[float]:

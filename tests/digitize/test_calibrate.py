@@ -2,7 +2,7 @@
 
 import math
 
-from ecgvision.digitize.calibrate import Calibration, calibrate, origin_from_separators
+from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate, origin_from_separators
 from ecgvision.digitize.grid import GridEstimate
 from ecgvision.digitize.layout import Pulse, Row
 
@@ -34,6 +34,20 @@ def test_pulses_that_all_misfit_keep_the_nominal_values():
     assert calib.gain_mm_per_mv == 10.0
     assert any("fits no gain" in note for note in calib.notes)
     assert calib.origin_source == "pulse"  # their edges still place the time origin
+
+
+def test_a_pulse_whose_width_fits_no_speed_places_the_origin_from_its_rising_edge():
+    """Fold-9 photo 69: the pulse's falling edge lay on a dark grid line and was lost; the first QRS,
+    1.8 mm on, was taken for it (6.78 mm: no speed) and every lead started 12 px late (8.4 dB; 9.7
+    with the rising edge and the nominal 5 mm)."""
+    grid = GridEstimate(PPM, PPM, 100.0, 100.0, "grid")
+    calib = calibrate(grid, rows(4), [pulse(620.0, 10.0, width_mm=6.78), None, None, None])
+    assert calib.speed_mm_per_s == 25.0 and any("fits no speed" in note for note in calib.notes)
+    offset = CalibrationConfig().origin_offset_mm * PPM
+    assert abs(calib.x0_px - (80.0 + 5.0 * PPM + offset)) < 1e-6
+    # a pulse that fits a speed keeps its own falling edge
+    calib = calibrate(grid, rows(4), [pulse(620.0, 10.0, width_mm=5.1), None, None, None])
+    assert abs(calib.x0_px - (80.0 + 5.1 * PPM + offset)) < 1e-6
 
 
 def test_a_gridless_page_keeps_its_width_when_either_side_of_the_pulse_confirms_it():

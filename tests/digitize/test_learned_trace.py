@@ -69,5 +69,7 @@ def test_a_page_far_off_the_training_pitch_is_seen_at_it(ptbxl_fold9_slice, trac
     trace = shrink(page.truth.trace_mask().astype(np.float32), 0.6) > 0.5
     fixed, scaled = trace_model(far), trace_model(far, 0.6 * TRAINED_PX_PER_MM)
     gate = TraceEvidenceConfig().learned_threshold
-    assert (scaled[trace] > gate).mean() > (fixed[trace] > gate).mean() + 0.3  # measured 0.44 -> 0.97
+    # measured 0.44 -> 0.97 with the stop-14 model, 0.72 -> 0.99 with the stop-15 one
+    recall_fixed, recall_scaled = (fixed[trace] > gate).mean(), (scaled[trace] > gate).mean()
+    assert recall_scaled > 0.95 and recall_scaled > recall_fixed + 0.2
     assert np.array_equal(trace_model(page.image, TRAINED_PX_PER_MM * 1.1), trace_model(page.image))
