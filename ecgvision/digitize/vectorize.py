@@ -39,6 +39,12 @@ class VectorizeConfig:
     detour_jump_mm: float = 2.0  # the path leaving its trace by more than this ...
     detour_max_mm: float = 1.0  # ... and coming back within this is a detour over a gap in the ink
     max_fill_gap_mm: float = 3.0  # interior gaps up to this wide are interpolated, longer ones stay NaN
+    # a stretch this long past the midpoint to a neighbouring row's zero line is that row's trace (a
+    # QRS reaching that far is a spike of a few columns); 0 disables the check
+    foreign_min_mm: float = 2.5
+    foreign_min_offset_mm: float = (
+        12.0  # ... but at least this far from its own (an edge row has no neighbour)
+    )
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,12 @@ def track_row(
         if k >= 0:
             top[j], bottom[j] = runs[j][0][k], runs[j][1][k]
     drop_detours(top, bottom, config.detour_jump_mm * px_per_mm, int(config.detour_max_mm * px_per_mm))
+    if config.foreign_min_mm > 0:
+        floor = config.foreign_min_offset_mm * px_per_mm
+        up = max(0.5 * (baseline_y_px - row.band_top_px), floor)
+        down = max(0.5 * (row.band_bottom_px - baseline_y_px), floor)
+        midpoints = [baseline_y_px - up - row.band_top_px, baseline_y_px + down - row.band_top_px]
+        drop_foreign_stretches(top, bottom, midpoints, config.foreign_min_mm * px_per_mm)
     heights = bottom - top
     line_width = float(np.nanpercentile(heights, 25)) if np.isfinite(heights).any() else math.nan
     offset = row.band_top_px
@@ -217,6 +229,21 @@ def drop_detours(top: np.ndarray, bottom: np.ndarray, jump_px: float, max_column
         top[valid[jumps[-1] + 1] :] = bottom[valid[jumps[-1] + 1] :] = np.nan
     if jumps.size and valid[jumps[0]] - valid[0] < max_columns:
         top[: valid[jumps[0]] + 1] = bottom[: valid[jumps[0]] + 1] = np.nan
+
+
+def drop_foreign_stretches(
+    top: np.ndarray, bottom: np.ndarray, midpoints: list[float], min_columns: float
+) -> None:
+    """NaN (in place) the stretches where at least `min_columns` inked columns (inkless ones between
+    them do not end a stretch) lie wholly above the upper or below the lower midpoint (band
+    coordinates): the path followed a neighbouring row's trace where its own faded (fold-9 photo 74:
+    40 columns of the next row's trace read as V2, -10.9 dB)."""
+    inkless = ~np.isfinite(top)
+    for outside in (bottom < midpoints[0], top > midpoints[1]):
+        columns = np.flatnonzero(outside | inkless)
+        for stretch in np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1):
+            if stretch.size and outside[stretch].sum() >= min_columns:
+                top[stretch] = bottom[stretch] = np.nan
 
 
 def blank_columns(trace: RowTrace, x_ranges: list[tuple[float, float]]) -> RowTrace:

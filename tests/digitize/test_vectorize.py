@@ -3,7 +3,13 @@ import pytest
 
 from ecgvision.digitize.layout import find_rows
 from ecgvision.digitize.trace import trace_probability
-from ecgvision.digitize.vectorize import blank_columns, sample_polyline, trace_polyline, track_row
+from ecgvision.digitize.vectorize import (
+    blank_columns,
+    drop_foreign_stretches,
+    sample_polyline,
+    trace_polyline,
+    track_row,
+)
 
 PX_PER_MM = 200 / 25.4
 JSON_OFFSET_PX = 0.5  # the sidecar's pixel coordinates put pixel centres at +0.5
@@ -68,6 +74,20 @@ def test_tracker_waits_over_a_gap_instead_of_visiting_a_neighbouring_trace():
     assert np.all(np.isnan(centre[50:62]))
     finite = centre[np.isfinite(centre)]
     assert np.allclose(finite, 150.0, atol=0.6)
+
+
+def test_a_long_stretch_on_the_next_rows_trace_is_dropped_and_a_qrs_spike_is_kept():
+    """Fold-9 photo 74: V2's path ran 40 columns along the next row's trace, 230 px below its zero
+    line (-10.9 dB; 8.1 without them). A QRS reaching past the midpoint for a few columns stays."""
+    top = np.full(300, 248.0)
+    top[60:100] = 478.0  # the next row's trace (zero line 500; this row's 250, band 0-500)
+    top[70:75] = np.nan  # inkless columns inside the stretch do not end it
+    top[200:205] = 100.0  # an R wave's tip above the upper midpoint (125)
+    bottom = top + 4.0
+    drop_foreign_stretches(top, bottom, [125.0, 375.0], min_columns=20.0)
+    assert np.all(np.isnan(top[60:100])) and np.all(np.isnan(bottom[60:100]))
+    assert np.all(top[200:205] == 100.0)
+    assert np.isfinite(top[:60]).all() and np.isfinite(top[100:200]).all()
 
 
 def test_calibration_pulse_height_bridges_a_broken_edge():
