@@ -68,6 +68,9 @@ class TraceEvidenceConfig:
     # a letter-sized blob (mean over its ink) is a QRS that noise, JPEG or thresholding broke into
     # pieces; a b/w grid dash inside the gate is kept only here (a flat trace on a grid line)
     learned_sure: float = 0.5
+    # colour evidence fainter than this at the 90th percentile over that sure region is scaled up to it
+    # (others read 0.82-1.0 there; on 90 fold-9 photos 4 unread pages became readable, mean +0.35 dB)
+    learned_evidence_p90: float = 0.9
 
 
 def _ramp(values: np.ndarray, full: float, none: float) -> np.ndarray:
@@ -355,7 +358,21 @@ def gated_trace_probability(
         # a solid vertical line beside a QRS is inside the sure region too: the path would climb it
         return (ink & gate & ~unsure_grid & ~bare_vertical_lines(ink, px_per_mm, config)).astype(np.float32)
     ramp_none = config.learned_ramp_none_fraction
-    return colour_trace_probability(image_rgb, config, px_per_mm, uneven_ramp_none_fraction=ramp_none) * gate
+    colour = colour_trace_probability(image_rgb, config, px_per_mm, uneven_ramp_none_fraction=ramp_none)
+    return lifted_to_the_model(colour, learned, config) * gate
+
+
+def lifted_to_the_model(colour: np.ndarray, learned: np.ndarray, config: TraceEvidenceConfig) -> np.ndarray:
+    """The colour evidence scaled up where it is faint on the trace the model is sure of: a dim
+    photo taken from afar reads ~0.5 at the 90th percentile there (others 0.8-1.0), under the
+    rows' ink threshold, and no row was found (fold-9 photo 8)."""
+    sure = colour[learned > config.learned_sure]
+    if sure.size == 0 or config.learned_evidence_p90 <= 0:
+        return colour
+    level = float(np.percentile(sure, 90))
+    if level <= 0 or level >= config.learned_evidence_p90:
+        return colour
+    return np.clip(colour * (config.learned_evidence_p90 / level), 0.0, 1.0)
 
 
 def trace_probability(

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ecgvision.digitize.trace import TraceEvidenceConfig, colour_trace_probability
+from ecgvision.digitize.trace import TraceEvidenceConfig, colour_trace_probability, lifted_to_the_model
 
 
 def test_a_shadowed_page_reads_like_the_evenly_lit_one(examples):
@@ -19,3 +19,18 @@ def test_a_shadowed_page_reads_like_the_evenly_lit_one(examples):
     # without the flattening the shadowed half reads as ink (the test can fail)
     unflattened = colour_trace_probability(shadowed, TraceEvidenceConfig(flatten_min_spread=0.0)) > 0.5
     assert (unflattened & ~reference).sum() > 0.05 * reference.sum()
+
+
+def test_faint_colour_evidence_is_lifted_to_the_trace_the_model_is_sure_of():
+    """Fold-9 photo 8 (a dim photo from afar): the colour evidence reads ~0.5 at its 90th percentile
+    on the model's sure trace, under the rows' ink threshold (no row found); lifted, it reads 5.2 dB."""
+    config = TraceEvidenceConfig()
+    learned = np.zeros((40, 100), np.float32)
+    learned[18:22] = 0.9
+    faint = np.where(learned > 0.5, 0.45, 0.05).astype(np.float32)
+    lifted = lifted_to_the_model(faint, learned, config)
+    assert np.isclose(np.percentile(lifted[learned > 0.5], 90), config.learned_evidence_p90)
+    assert lifted.max() <= 1.0 and np.all(lifted >= faint)
+    # a page whose trace already reads dark on the sure region is left as it is
+    dark = np.where(learned > 0.5, 0.95, 0.05).astype(np.float32)
+    assert lifted_to_the_model(dark, learned, config) is dark
