@@ -117,7 +117,7 @@ def _make_row(i: int, peaks: list[int], mask: np.ndarray, px_per_mm: float) -> R
     return Row(i, float(peaks[i]), int(top), int(bottom), first, last)
 
 
-def _clusters(columns: np.ndarray) -> list[np.ndarray]:
+def index_runs(columns: np.ndarray) -> list[np.ndarray]:
     """Split sorted column indices into runs of adjacent columns."""
     if columns.size == 0:
         return []
@@ -143,7 +143,7 @@ def find_pulse(
     x_stop = int(row.first_ink_x_px + reach_mm * px_per_mm)
     band = ink_mask(prob[y_top:y_bottom, x_offset:x_stop], config)
     tall = band.sum(axis=0) >= config.pulse_edge_min_mm * px_per_mm
-    edges = _clusters(np.flatnonzero(tall))
+    edges = index_runs(np.flatnonzero(tall))
     # soft (coverage) column sums, one column either side: the edge's centre to a fraction of a pixel
     soft = prob[y_top:y_bottom, x_offset:x_stop].sum(axis=0).astype(np.float64)
     for rise_edge, fall_edge in itertools.pairwise(edges):
@@ -245,7 +245,7 @@ def bar_candidates(
     tall = window.sum(axis=0) >= config.separator_min_mm * px_per_mm
     return [
         (float(c.mean()) + lo, int(c.size))
-        for c in _clusters(np.flatnonzero(tall))
+        for c in index_runs(np.flatnonzero(tall))
         if c.size >= config.separator_min_width_px
     ]
 

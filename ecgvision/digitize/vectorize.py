@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgvision.digitize.layout import Row
+from ecgvision.digitize.layout import Row, index_runs
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,9 @@ class VectorizeConfig:
     max_fill_gap_mm: float = 3.0  # interior gaps up to this wide are interpolated, longer ones stay NaN
     # a stretch this long past the midpoint to a neighbouring row's zero line is that row's trace (a
     # QRS reaching that far is a spike of a few columns); 0 disables the check
+    # ... but at least this far from its own zero line (an edge row has no neighbour)
     foreign_min_mm: float = 2.5
-    foreign_min_offset_mm: float = (
-        12.0  # ... but at least this far from its own (an edge row has no neighbour)
-    )
+    foreign_min_offset_mm: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -241,8 +240,8 @@ def drop_foreign_stretches(
     inkless = ~np.isfinite(top)
     for outside in (bottom < midpoints[0], top > midpoints[1]):
         columns = np.flatnonzero(outside | inkless)
-        for stretch in np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1):
-            if stretch.size and outside[stretch].sum() >= min_columns:
+        for stretch in index_runs(columns):
+            if outside[stretch].sum() >= min_columns:
                 top[stretch] = bottom[stretch] = np.nan
 
 
