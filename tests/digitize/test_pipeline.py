@@ -97,7 +97,7 @@ def test_a_failed_page_keeps_the_notes_of_the_stages_before(examples):
 def test_separator_blank_covers_a_blurred_bar_but_not_a_qrs_beside_it():
     """A bar blurred over 11 columns (its outer ones shorter, like a photo's) is blanked whole, so its
     edge columns cannot read as tall strokes; the QRS column next to it is kept."""
-    from ecgvision.digitize.pipeline import separator_columns
+    from ecgvision.digitize.pipeline import separator_box
     from ecgvision.digitize.vectorize import RowTrace
 
     ppm = 200 / 25.4
@@ -106,14 +106,57 @@ def test_separator_blank_covers_a_blurred_bar_but_not_a_qrs_beside_it():
     top[17:24], bottom[17:24] = 80.0, 120.0  # the printed bar, centre x = 20
     top[[15, 16, 24, 25]], bottom[[15, 16, 24, 25]] = 86.0, 114.0  # its blurred rim: 70 % of its height
     top[26], bottom[26] = 60.0, 101.0  # a QRS up-stroke beside it (half the bar's height)
-    lo, hi = separator_columns(RowTrace(x, top, bottom, 2.0), 20.0, ppm)
-    assert (lo, hi) == (15.0, 25.0)
-    sharp_lo, sharp_hi = separator_columns(
+    lo, hi, bar_top, bar_bottom = separator_box(RowTrace(x, top, bottom, 2.0), 20.0, ppm)
+    assert (lo, hi, bar_top, bar_bottom) == (15.0, 25.0, 80.0, 120.0)
+    sharp_lo, sharp_hi, _, _ = separator_box(
         RowTrace(x, np.where(bottom == 114.0, 99.0, top), np.where(bottom == 114.0, 101.0, bottom), 2.0),
         20.0,
         ppm,
     )
     assert abs(sharp_lo - (20.0 - 0.5 * ppm)) < 1e-9 and abs(sharp_hi - (20.0 + 0.5 * ppm)) < 1e-9
+
+
+def test_a_stroke_leaving_a_separator_bar_is_read_in_its_columns():
+    """An R wave at a segment boundary climbs 9 mm, past the bar's 3.4 mm, inside its columns: they
+    read the wave (they were blanked, and the peak lost to interpolation). A grid line along the bar's
+    top (a b/w page) is no stroke: the bar's columns stay blank."""
+    from types import SimpleNamespace
+
+    from ecgvision.digitize.layout import Row
+    from ecgvision.digitize.pipeline import separator_box, with_ink_beside_bars, without_bars
+    from ecgvision.digitize.vectorize import VectorizeConfig, track_row
+
+    ppm, baseline = 8.0, 100
+    calib = SimpleNamespace(px_per_mm_x=ppm, px_per_mm_y=ppm)
+    row, config = Row(0, float(baseline), 0, 200, 0.0, 199.0), VectorizeConfig()
+
+    def read(prob):
+        trace = track_row(prob, row, 0, 200, float(baseline), ppm, config)
+        box = separator_box(trace, 102.0, ppm)
+        cleared = without_bars(prob, [box], trace.line_width_px)
+        return trace, box, with_ink_beside_bars(cleared, row, trace, [box], calib, config)
+
+    page = np.zeros((200, 200), dtype=np.float32)
+    page[baseline - 1 : baseline + 1, :] = 1.0  # the flat trace
+    page[baseline - 27 : baseline + 27, 99:106] = 1.0  # a 0.7 mm bar, 3.4 mm each way of the zero line
+    with_wave = page.copy()
+    with_wave[:, 94:111] = 0.0
+    for c in range(94, 103):  # up 8 px a column to y = 28 ...
+        with_wave[100 - 8 * (c - 93) : 100 - 8 * (c - 94) + 1, c] = 1.0
+    for c in range(103, 111):  # ... and down 9 px a column
+        with_wave[28 + 9 * (c - 103) : 28 + 9 * (c - 102) + 1, c] = 1.0
+    with_wave[baseline - 27 : baseline + 27, 99:106] = 1.0
+    trace, box, wave = read(with_wave)
+    assert box[0] <= 99 and box[1] >= 105 and abs(box[2] - (baseline - 27)) < 2
+    at = {int(x): t for x, t in zip(wave.x_px, wave.top_px, strict=True)}
+    assert abs(at[102] - 28) < 1.5 and abs(at[99] - 52) < 1.5, at
+    assert at[90] == trace.top_px[90]  # columns away from the bar unchanged
+
+    with_grid_line = page.copy()
+    with_grid_line[baseline - 30 : baseline - 28, :] = 1.0  # 1.7 px above the bar's top
+    _, box, grid = read(with_grid_line)
+    bar_columns = (grid.x_px >= box[0]) & (grid.x_px <= box[1])
+    assert np.isnan(grid.top_px[bar_columns]).all()
 
 
 def test_without_pulses_the_separator_bars_place_the_origin(examples, results):
