@@ -418,7 +418,7 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
         polylines, layout, calib, fs_hz, num_samples, duration_s, lead_names, config
     )
     implausible = drop_implausible_leads(signal)
-    signal, report = check_consistency(signal, lead_names, config.consistency)
+    signal, report = check_consistency(signal, lead_names, fs_hz, config.consistency)
     _to_input_coords(geometry, skew, page.image_rgb.shape[:2], page.homography)
     read = [name for j, name in enumerate(lead_names) if np.isfinite(signal[:, j]).any()]
     printed = {s.lead.casefold() for s in layout.segments(duration_s)}
