@@ -52,6 +52,12 @@ class CalibrationConfig:
     # rows get their own origin (a line through the pulses' edges) when it moves this far from the
     # top to the bottom row: a photo's residual shear; a straight page keeps one origin (less noise)
     shear_min_mm: float = 0.3
+    # without a grid, the separator bars' spacing sets the time scale when it is off the page-width or
+    # pulse pitch by more than the bars' own error (a px in 1000; 0.03 % cost a b/w page's V4-V6 9 dB
+    # at 100 Hz: the page-width pitch of an uncropped page is exact) and at most the largest error
+    # of those pitches (a photo's page-width pitch is 1-3 % off: a 10 s row drifts 0.1-0.3 s)
+    bar_rescale_min: float = 0.005
+    bar_rescale_max: float = 0.04
 
 
 @dataclass
@@ -266,6 +272,7 @@ def origin_from_separators(
     bars: list[tuple[float, int, int]],
     quarter_s: float,
     config: CalibrationConfig | None = None,
+    row_heights: list[float] | None = None,
 ) -> Calibration:
     """The calibration with its origin moved to where the separator bars put it, when enough agree.
 
@@ -273,19 +280,118 @@ def origin_from_separators(
     x0 = x - k * quarter. The largest set of votes within `bar_agreement_mm` of each other wins if
     it has `min_agreeing_bars` from two rows and two quarters at least: the rows of a 3x4 page are
     simultaneous, so one heartbeat's QRS lines up across them like a bar, but not across quarters.
+    With `row_heights` (the rows' baselines), rows whose own bars agree (two quarters at least)
+    fit a line of origin against height, as the pulses do (`sheared_origins`): on a photo's
+    residual shear each row's bars sit a few px right of the row above, more than the agreement.
     """
     config = config or CalibrationConfig()
     quarter_px = quarter_s * calib.px_per_s
-    votes = sorted((x - k * quarter_px, k, row) for x, k, row in bars)
+    votes = [(x - k * quarter_px, k, row) for x, k, row in bars]
     reach = config.bar_agreement_mm * calib.px_per_mm_x
-    best: list[tuple[float, int, int]] = []
-    for i, (x0, _, _) in enumerate(votes):
-        group = [v for v in votes[i:] if v[0] <= x0 + reach]
-        distinct = min(len({k for _, k, _ in group}), len({row for _, _, row in group}))
-        if len(group) >= config.min_agreeing_bars and distinct >= 2 and len(group) > len(best):
-            best = group
+    row_x0 = sheared_bar_origins(votes, row_heights or [], reach, config.shear_min_mm * calib.px_per_mm_x)
+    if row_x0:
+        x0 = float(np.median(row_x0))
+        note = "no calibration pulse: origin per row from its separator bars (sheared page)"
+        return dataclasses.replace(
+            calib, x0_px=x0, origin_source="separators", notes=[*calib.notes, note], row_x0_px=row_x0
+        )
+    best = agreeing_votes(votes, reach, config.min_agreeing_bars, min_distinct=2)
     if not best:
         return calib
     x0 = float(np.median([v[0] for v in best]))
     note = f"no calibration pulse: origin from {len(best)} separator bars"
     return dataclasses.replace(calib, x0_px=x0, origin_source="separators", notes=[*calib.notes, note])
+
+
+def agreeing_votes(
+    votes: list[tuple[float, int, int]], reach: float, min_votes: int, min_distinct: int
+) -> list[tuple[float, int, int]]:
+    """The largest set of origin votes (x0, quarter, row) within `reach` of each other that has
+    `min_votes` and `min_distinct` quarters and rows; [] if none has."""
+    votes = sorted(votes)
+    best: list[tuple[float, int, int]] = []
+    for i, (x0, _, _) in enumerate(votes):
+        group = [v for v in votes[i:] if v[0] <= x0 + reach]
+        distinct = min(len({k for _, k, _ in group}), len({row for _, _, row in group}))
+        if len(group) >= min_votes and distinct >= min_distinct and len(group) > len(best):
+            best = group
+    return best
+
+
+def sheared_bar_origins(
+    votes: list[tuple[float, int, int]], row_heights: list[float], reach: float, min_shift_px: float
+) -> list[float]:
+    """Per row, the origin on a line fitted against the rows' heights through the origins of the
+    rows whose own bars agree (two quarters at least), when at least two rows have them, the line
+    explains them within `reach` and moves the origin by `min_shift_px` or more over the rows; else []."""
+    pairs = []
+    for row, height in enumerate(row_heights):
+        own = [(x0, k, 0) for x0, k, r in votes if r == row]
+        group = agreeing_votes([(x0, k, 0) for x0, k, _ in own], reach, 2, min_distinct=1)
+        if len({k for _, k, _ in group}) >= 2:
+            pairs.append((height, float(np.median([v[0] for v in group]))))
+    if len(pairs) < 2:
+        return []
+    y, x = np.array(pairs).T
+    slope, intercept = np.polyfit(y, x, 1)
+    heights = np.asarray(row_heights, dtype=np.float64)
+    if (
+        np.max(np.abs(intercept + slope * y - x)) > reach
+        or abs(slope) * float(np.ptp(heights)) < min_shift_px
+    ):
+        return []
+    return [float(v) for v in intercept + slope * heights]
+
+
+def pitch_from_separators(
+    calib: Calibration,
+    bars: list[tuple[float, int, int]],
+    quarter_s: float,
+    config: CalibrationConfig | None = None,
+) -> Calibration:
+    """The calibration with its x pitch from the spacing of the separator bars (x, k, row), when the
+    pitch did not come from a grid, three bars at least (two in a row) lie within `bar_agreement_mm`
+    of lines x = a_row + k * quarter (one slope, an intercept per row; the bar farthest off is
+    dropped until they do: a QRS beside a bar), and the slope differs from the current quarter by
+    more than `bar_rescale_min` and at most `bar_rescale_max`. The origin stays where it was."""
+    config = config or CalibrationConfig()
+    if calib.pitch_source == "grid":
+        return calib
+    tolerance = config.bar_agreement_mm * calib.px_per_mm_x
+    bars = list(bars)
+    while True:
+        fit = bar_spacing(bars)
+        if fit is None:
+            return calib
+        quarter_px, residuals = fit
+        worst = int(np.argmax(np.abs(residuals)))
+        if abs(residuals[worst]) <= tolerance:
+            break
+        bars.pop(worst)
+    ratio = quarter_px / (quarter_s * calib.px_per_s)
+    if not config.bar_rescale_min < abs(ratio - 1.0) <= config.bar_rescale_max:
+        return calib
+    note = f"time scale from {len(bars)} separator bars ({100 * (ratio - 1):+.1f} %)"
+    return dataclasses.replace(calib, px_per_mm_x=calib.px_per_mm_x * ratio, notes=[*calib.notes, note])
+
+
+def bar_spacing(bars: list[tuple[float, int, int]]) -> tuple[float, np.ndarray] | None:
+    """(px per quarter, each bar's residual) of the least-squares lines x = a_row + k * quarter through
+    the bars (x, k, row) of rows with two quarters at least (the others' residuals are 0: they are
+    left out); None with fewer than three such bars."""
+    rows = {row for _, _, row in bars}
+    usable = {r for r in rows if len({k for _, k, row in bars if row == r}) >= 2}
+    index = [i for i, (_, _, row) in enumerate(bars) if row in usable]
+    if len(index) < 3:
+        return None
+    k = np.array([bars[i][1] for i in index], dtype=np.float64)
+    x = np.array([bars[i][0] for i in index], dtype=np.float64)
+    row = np.array([bars[i][2] for i in index])
+    dk, dx = k.copy(), x.copy()
+    for r in usable:
+        dk[row == r] -= k[row == r].mean()
+        dx[row == r] -= x[row == r].mean()
+    quarter_px = float(dk @ dx) / float(dk @ dk)
+    residuals = np.zeros(len(bars))
+    residuals[index] = dx - quarter_px * dk
+    return quarter_px, residuals

@@ -13,7 +13,13 @@ import cv2
 import numpy as np
 
 from ecgvision.constants import MAX_ABS_MV
-from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate, origin_from_separators
+from ecgvision.digitize.calibrate import (
+    Calibration,
+    CalibrationConfig,
+    calibrate,
+    origin_from_separators,
+    pitch_from_separators,
+)
 from ecgvision.digitize.consistency import ConsistencyConfig, ConsistencyReport, check_consistency
 from ecgvision.digitize.deskew import (
     DeskewConfig,
@@ -143,7 +149,55 @@ def origin_without_pulse(prob, rows, calib: Calibration, duration_s: float, conf
             x = float(calib.x_of_time(k * duration_s / 4))
             found = bar_candidates(prob, row, x - reach, x + reach, calib.px_per_mm_x, config.layout)
             bars += [(centre, k, row.index) for centre, _ in found]
-    return origin_from_separators(calib, bars, duration_s / 4, config.calibration)
+    heights = [row.baseline_y_px for row in rows]
+    return origin_from_separators(calib, bars, duration_s / 4, config.calibration, heights)
+
+
+def bars_at_quarters(prob, rows, calib: Calibration, duration_s: float, config) -> tuple[int, float]:
+    """(bars found, minus their mean distance in mm) where the rows' quarters start (k * duration / 4,
+    k = 1-3): more bars, then closer ones, say the duration fits the page better."""
+    offsets = []
+    for row in rows:
+        for k in (1, 2, 3):
+            expected = calib.x_of_time(k * duration_s / 4, row.index)
+            found = find_separators(prob, row, [expected], calib.px_per_mm_x, config.layout)
+            offsets += [abs(x - expected) / calib.px_per_mm_x for x in found]
+    return len(offsets), -float(np.mean(offsets)) if offsets else 0.0
+
+
+def scaled_by_separators(prob, rows, calib: Calibration, duration_s: float, config) -> Calibration:
+    """The calibration with the time scale of the separator bars (sought up to `bar_rescale_max`
+    further than the pitch puts them; see `pitch_from_separators`)."""
+    if calib.pitch_source == "grid":
+        return calib
+    quarter_px = duration_s / 4 * calib.px_per_s
+    bars = []
+    for row in rows:
+        for k in (1, 2, 3):
+            x = float(calib.x_of_time(k * duration_s / 4, row.index))
+            reach = max(
+                config.layout.separator_search_mm * calib.px_per_mm_x,
+                config.calibration.bar_rescale_max * k * quarter_px,
+            )
+            found = bar_candidates(prob, row, x - reach, x + reach, calib.px_per_mm_x, config.layout)
+            if found:
+                bars.append((min((c for c, _ in found), key=lambda c: abs(c - x)), k, row.index))
+    return pitch_from_separators(calib, bars, duration_s / 4, config.calibration)
+
+
+def duration_and_origin(prob, rows, calib: Calibration, record_s: float, config) -> tuple[Calibration, float]:
+    """(calibration, seconds each row prints). A row's ink that ends early says the rows print less
+    than the record (50 mm/s), unless the image cut the page: then the separator bars decide, the
+    duration whose quarters they mark winning (photos cropped 0.4-0.5 s short read every column 5 %
+    short and placed their leads up to 0.4 s late: fold-9 photos 26 and 51, 3.3 -> 5.3 and
+    0.8 -> 3.5 dB with the bars' time scale). Without a grid the bars also set the time scale
+    (`scaled_by_separators`)."""
+    spanned = plotted_duration_s(rows, calib, record_s)
+    candidates = [
+        (origin_without_pulse(prob, rows, scaled_by_separators(prob, rows, calib, d, config), d, config), d)
+        for d in dict.fromkeys((record_s, spanned))
+    ]
+    return max(candidates, key=lambda c: bars_at_quarters(prob, rows, c[0], c[1], config))
 
 
 def detect_layout(
@@ -406,8 +460,7 @@ def _digitize(image_rgb, fs_hz, num_samples, lead_names, config, trace_model, st
     calib = calibrate(grid, rows, pulses, config.calibration)
     if not math.isfinite(calib.x0_px):
         return failed_result(num_samples, lead_names, "no time origin (no pulse, no ink)", started, notes)
-    duration_s = plotted_duration_s(rows, calib, num_samples / fs_hz)
-    calib = origin_without_pulse(prob, rows, calib, duration_s, config)
+    calib, duration_s = duration_and_origin(prob, rows, calib, num_samples / fs_hz, config)
     layout, separators = detect_layout(prob, rows, calib, duration_s, config)
     if layout is None:
         return failed_result(

@@ -1,8 +1,17 @@
 """Calibration from pulses: each pulse votes; one misread pulse neither moves the reading nor places a baseline."""
 
+import dataclasses
 import math
 
-from ecgvision.digitize.calibrate import Calibration, CalibrationConfig, calibrate, origin_from_separators
+import numpy as np
+
+from ecgvision.digitize.calibrate import (
+    Calibration,
+    CalibrationConfig,
+    calibrate,
+    origin_from_separators,
+    pitch_from_separators,
+)
 from ecgvision.digitize.grid import GridEstimate
 from ecgvision.digitize.layout import Pulse, Row
 
@@ -108,3 +117,33 @@ def test_rows_get_their_own_origin_only_on_a_sheared_page():
         Pulse(p.rise_x_px, p.fall_x_px + 0.1 * (i % 2), p.top_y_px, p.foot_y_px) for i, p in enumerate(level)
     ]
     assert calibrate(grid, rows(4), [*straight, None]).row_x0_px == []
+
+
+def test_sheared_separator_bars_give_each_row_its_origin():
+    """Bars drifting 12 px per row (a photo's residual shear, no pulse): each row's own bars agree, the
+    rows do not (1 mm agreement); a line through the rows' origins places every row, the rhythm row
+    without bars too."""
+    guess = Calibration(PPM, PPM, 25.0, 10.0, 38.0, origin_source="first-ink")
+    quarter_px = 2.5 * 25.0 * PPM
+    bars = [(120.0 + k * quarter_px + 12.0 * row, k, row) for row in range(3) for k in (1, 2, 3)]
+    heights = [700.0 + 280 * i for i in range(4)]
+    placed = origin_from_separators(guess, bars, 2.5, row_heights=heights)
+    assert placed.origin_source == "separators"
+    assert np.allclose(placed.row_x0_px, [120.0, 132.0, 144.0, 156.0])
+    # level bars keep one origin for the page
+    level = [(120.0 + k * quarter_px, k, row) for row in range(3) for k in (1, 2, 3)]
+    assert origin_from_separators(guess, level, 2.5, row_heights=heights).row_x0_px == []
+
+
+def test_separator_bar_spacing_rescales_a_page_width_pitch_only_beyond_its_error():
+    prior = Calibration(PPM, PPM, 25.0, 10.0, 100.0, pitch_source="page-width", origin_source="pulse")
+    quarter_px = 2.5 * 25.0 * PPM
+    wider = [(100.0 + 1.02 * k * quarter_px, k, row) for row in range(3) for k in (1, 2, 3)]
+    qrs = (100.0 + 1.02 * 3 * quarter_px + 40.0, 3, 3)  # a QRS beside the rhythm row's bar position
+    scaled = pitch_from_separators(prior, [*wider, qrs, (wider[2][0] + 30.0, 3, 0)], 2.5)
+    assert abs(scaled.px_per_mm_x / (1.02 * PPM) - 1) < 1e-6 and scaled.x0_px == 100.0
+    # bars agreeing with the page width to 0.03 % (their own error) leave the exact prior alone
+    close = [(100.0 + 1.0003 * k * quarter_px, k, row) for row in range(3) for k in (1, 2, 3)]
+    assert pitch_from_separators(prior, close, 2.5).px_per_mm_x == PPM
+    grid = dataclasses.replace(prior, pitch_source="grid")
+    assert pitch_from_separators(grid, wider, 2.5).px_per_mm_x == PPM

@@ -108,3 +108,32 @@ def test_trace_model_replaces_the_colour_rule(signals):
 
     result = digitize_image(rendered.image, fs_hz, signal.shape[0], list(LEADS), trace_model=oracle)
     assert result.layout_name == "3x4+II" and result.leads_read == list(LEADS)
+
+
+def test_a_page_cut_short_by_the_image_keeps_its_quarters(signals):
+    """The image ends 0.4 s before the rows do (a cropped photo): the ink's end would say the rows
+    print 9.5 s and every column 2.375 s; the separator bars at whole 2.5 s quarters say otherwise."""
+    signal, fs_hz = signals[0]
+    rendered = render(signal, fs_hz, "clean", 0)
+    last_x = max(float(np.nanmax(seg.x_px)) for seg in rendered.truth.segments)
+    cut = int(last_x - 0.4 * 25 * rendered.truth.px_per_mm_x)
+    result = digitize_image(
+        np.ascontiguousarray(rendered.image[:, :cut]), fs_hz, signal.shape[0], list(LEADS)
+    )
+    starts = {g.lead: g.start_sample for g in result.geometry}
+    assert (starts["aVR"], starts["V1"], starts["V4"]) == (250, 500, 750)
+    assert mean_snr(rendered, result.signal_mv, fs_hz) >= CLEAN_FLOOR_DB - 3  # 0.4 s of each row is gone
+
+
+def test_separator_bars_set_the_time_scale_the_page_width_got_wrong(signals):
+    """Without a grid the pitch is the page width's; a page printed 2 % wider than the image assumes
+    (cropped, or photographed closer) drifts its rows 0.2 s by the end unless the bars' spacing rescales."""
+    signal, fs_hz = signals[1]
+    rendered = render(signal, fs_hz, "clean", 1, grid_mode="none")
+    height, width = rendered.image.shape[:2]
+    stretched = cv2.resize(rendered.image, (int(round(width * 1.02)), height), interpolation=cv2.INTER_AREA)
+    result = digitize_image(np.ascontiguousarray(stretched[:, :width]), fs_hz, signal.shape[0], list(LEADS))
+    assert any("time scale from" in note for note in result.notes)
+    assert abs(result.calibration.px_per_mm_x / (1.02 * rendered.truth.px_per_mm_x) - 1) < 0.002
+    starts = {g.lead: g.start_sample for g in result.geometry}
+    assert starts["V4"] == 750
