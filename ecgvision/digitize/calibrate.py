@@ -257,14 +257,29 @@ def sheared_origins(rows: list[Row], pulses: list[Pulse | None], min_shift_px: f
     """Per row, the pulses' falling edge on a line fitted through them against the rows' height, when
     that line moves the origin by `min_shift_px` or more over the rows (a sheared page); else []."""
     pairs = [(r.baseline_y_px, p.fall_x_px) for r, p in zip(rows, pulses, strict=True) if p is not None]
+    return origins_on_a_line(pairs, [r.baseline_y_px for r in rows], min_shift_px)
+
+
+def origins_on_a_line(
+    pairs: list[tuple[float, float]],
+    heights: list[float],
+    min_shift_px: float,
+    max_misfit_px: float = math.inf,
+) -> list[float]:
+    """Per row height, x on the line fitted through the (height, x) pairs, when two heights at least
+    are known, the line explains them within `max_misfit_px` and moves x by `min_shift_px` or more
+    over the heights; else []."""
     if len({y for y, _ in pairs}) < 2:
         return []
     y, x = np.array(pairs).T
     slope, intercept = np.polyfit(y, x, 1)
-    heights = np.array([r.baseline_y_px for r in rows])
-    if abs(slope) * float(np.ptp(heights)) < min_shift_px:
+    heights_px = np.asarray(heights, dtype=np.float64)
+    if (
+        np.max(np.abs(intercept + slope * y - x)) > max_misfit_px
+        or abs(slope) * float(np.ptp(heights_px)) < min_shift_px
+    ):
         return []
-    return [float(v) for v in intercept + slope * heights]
+    return [float(v) for v in intercept + slope * heights_px]
 
 
 def origin_from_separators(
@@ -326,21 +341,10 @@ def sheared_bar_origins(
     explains them within `reach` and moves the origin by `min_shift_px` or more over the rows; else []."""
     pairs = []
     for row, height in enumerate(row_heights):
-        own = [(x0, k, 0) for x0, k, r in votes if r == row]
-        group = agreeing_votes([(x0, k, 0) for x0, k, _ in own], reach, 2, min_distinct=1)
+        group = agreeing_votes([v for v in votes if v[2] == row], reach, 2, min_distinct=1)
         if len({k for _, k, _ in group}) >= 2:
             pairs.append((height, float(np.median([v[0] for v in group]))))
-    if len(pairs) < 2:
-        return []
-    y, x = np.array(pairs).T
-    slope, intercept = np.polyfit(y, x, 1)
-    heights = np.asarray(row_heights, dtype=np.float64)
-    if (
-        np.max(np.abs(intercept + slope * y - x)) > reach
-        or abs(slope) * float(np.ptp(heights)) < min_shift_px
-    ):
-        return []
-    return [float(v) for v in intercept + slope * heights]
+    return origins_on_a_line(pairs, row_heights, min_shift_px, max_misfit_px=reach)
 
 
 def pitch_from_separators(
