@@ -134,6 +134,13 @@ def plotted_duration_s(rows: list[Row], calib: Calibration, record_s: float) -> 
     return max(PLOT_DURATION_STEP_S, round(spanned / PLOT_DURATION_STEP_S) * PLOT_DURATION_STEP_S)
 
 
+def quarter_starts(rows, calib: Calibration, duration_s: float):
+    """(row, k, x) where each row's k-th quarter (k = 1-3) starts: where a separator bar stands."""
+    for row in rows:
+        for k in (1, 2, 3):
+            yield row, k, float(calib.x_of_time(k * duration_s / 4, row.index))
+
+
 def origin_without_pulse(prob, rows, calib: Calibration, duration_s: float, config) -> Calibration:
     """The calibration, its origin taken from the separator bars when no pulse placed it.
 
@@ -144,11 +151,9 @@ def origin_without_pulse(prob, rows, calib: Calibration, duration_s: float, conf
         return calib
     reach = SEPARATOR_ORIGIN_SEARCH_MM * calib.px_per_mm_x
     bars = []
-    for row in rows:
-        for k in (1, 2, 3):
-            x = float(calib.x_of_time(k * duration_s / 4))
-            found = bar_candidates(prob, row, x - reach, x + reach, calib.px_per_mm_x, config.layout)
-            bars += [(centre, k, row.index) for centre, _ in found]
+    for row, k, x in quarter_starts(rows, calib, duration_s):
+        found = bar_candidates(prob, row, x - reach, x + reach, calib.px_per_mm_x, config.layout)
+        bars += [(centre, k, row.index) for centre, _ in found]
     heights = [row.baseline_y_px for row in rows]
     return origin_from_separators(calib, bars, duration_s / 4, config.calibration, heights)
 
@@ -157,11 +162,9 @@ def bars_at_quarters(prob, rows, calib: Calibration, duration_s: float, config) 
     """(bars found, minus their mean distance in mm) where the rows' quarters start (k * duration / 4,
     k = 1-3): more bars, then closer ones, say the duration fits the page better."""
     offsets = []
-    for row in rows:
-        for k in (1, 2, 3):
-            expected = calib.x_of_time(k * duration_s / 4, row.index)
-            found = find_separators(prob, row, [expected], calib.px_per_mm_x, config.layout)
-            offsets += [abs(x - expected) / calib.px_per_mm_x for x in found]
+    for row, _, expected in quarter_starts(rows, calib, duration_s):
+        found = find_separators(prob, row, [expected], calib.px_per_mm_x, config.layout)
+        offsets += [abs(x - expected) / calib.px_per_mm_x for x in found]
     return len(offsets), -float(np.mean(offsets)) if offsets else 0.0
 
 
@@ -172,16 +175,14 @@ def scaled_by_separators(prob, rows, calib: Calibration, duration_s: float, conf
         return calib
     quarter_px = duration_s / 4 * calib.px_per_s
     bars = []
-    for row in rows:
-        for k in (1, 2, 3):
-            x = float(calib.x_of_time(k * duration_s / 4, row.index))
-            reach = max(
-                config.layout.separator_search_mm * calib.px_per_mm_x,
-                config.calibration.bar_rescale_max * k * quarter_px,
-            )
-            found = bar_candidates(prob, row, x - reach, x + reach, calib.px_per_mm_x, config.layout)
-            if found:
-                bars.append((min((c for c, _ in found), key=lambda c: abs(c - x)), k, row.index))
+    for row, k, x in quarter_starts(rows, calib, duration_s):
+        reach = max(
+            config.layout.separator_search_mm * calib.px_per_mm_x,
+            config.calibration.bar_rescale_max * k * quarter_px,
+        )
+        found = bar_candidates(prob, row, x - reach, x + reach, calib.px_per_mm_x, config.layout)
+        if found:
+            bars.append((min((c for c, _ in found), key=lambda c: abs(c - x)), k, row.index))
     return pitch_from_separators(calib, bars, duration_s / 4, config.calibration)
 
 
@@ -197,6 +198,8 @@ def duration_and_origin(prob, rows, calib: Calibration, record_s: float, config)
         (origin_without_pulse(prob, rows, scaled_by_separators(prob, rows, calib, d, config), d, config), d)
         for d in dict.fromkeys((record_s, spanned))
     ]
+    if len(candidates) == 1:  # the ink spans the record (most pages): nothing to decide
+        return candidates[0]
     return max(candidates, key=lambda c: bars_at_quarters(prob, rows, c[0], c[1], config))
 
 
