@@ -28,6 +28,7 @@ COORD_SCALE_PX = 1000.0  # the fit works in image pixels / this, centred on the 
 class GridHomographyConfig:
     enabled: bool = True
     tile_px: int = 256  # square tiles whose spectra are measured (~32 minor periods at 200 dpi)
+    max_side_px: int = 3300  # larger images are measured on a copy this size (a 300 dpi letter page)
     min_period_px: float = 2.5  # the grid harmonic that is followed has a period in this range
     max_period_px: float = 20.0
     family_range_deg: float = 30.0  # a family's frequency lies within this of the x (y) axis
@@ -210,6 +211,13 @@ class GridFit:
 def fit_grid_homography(image_rgb: np.ndarray, config: GridHomographyConfig | None = None) -> GridFit:
     """Image -> page homography (page units: periods of the followed grid harmonic)."""
     config = config or GridHomographyConfig()
+    scale = min(1.0, config.max_side_px / max(image_rgb.shape[:2]))
+    if scale < 1.0:  # a phone photo of 20+ Mpx: the fit's relative precision does not need them all
+        small = cv2.resize(image_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        fit = fit_grid_homography(small, config)
+        if fit.homography is None:
+            return fit
+        return GridFit(fit.homography @ np.diag([scale, scale, 1.0]), fit.tiles, fit.reason)
     evidence = grid_evidence_highpass(image_rgb)
     height, width = evidence.shape
     if min(height, width) < config.tile_px:

@@ -58,3 +58,16 @@ def test_no_fit_without_a_grid(examples):
     plain[600:700, 300:1900] = 20  # a dark bar: structure, but no periodic grid
     fit = fit_grid_homography(plain)
     assert fit.homography is None and "tiles" in fit.reason
+
+
+def test_a_large_image_is_measured_on_a_reduced_copy(examples):
+    """A 3520 px wide scan (over `max_side_px`) is fitted on a smaller copy; the homography still maps
+    the large image's own pixels (the grid period comes out 1.6 times the original's)."""
+    image = examples[0].image
+    large = cv2.resize(image, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
+    original, enlarged = fit_grid_homography(image), fit_grid_homography(large)
+    assert enlarged.homography is not None, enlarged.reason
+    assert nonsimilarity(enlarged.homography, large.shape[:2]) < 0.0005
+    gain = np.sqrt(abs(np.linalg.det(original.homography[:2, :2] / original.homography[2, 2])))
+    gain_large = np.sqrt(abs(np.linalg.det(enlarged.homography[:2, :2] / enlarged.homography[2, 2])))
+    assert abs(gain / gain_large - 1.6) < 0.005
