@@ -210,14 +210,21 @@ def max_corner_skew_deg(corners: np.ndarray) -> float:
 
 
 def correct_perspective(image_rgb: np.ndarray, config: PerspectiveConfig | None = None) -> PerspectiveResult:
-    """Rectify a photographed page: by its outline, then by its grid (either may find nothing to do)."""
+    """Rectify a photographed page: by its outline, then by its grid (either may find nothing to do).
+    An outline warp after which no grid can be measured was a wrong quadrilateral (a shadow or the
+    desk taken for the sheet: fold-9 photos 171 and 190 came out 40 % skewed) when the photo itself
+    shows the grid: then the grid alone rectifies it."""
     config = config or PerspectiveConfig()
     if not config.enabled:
         return PerspectiveResult(image_rgb, None)
     outline = rectify_by_outline(image_rgb, config)
     if not config.grid.enabled:
         return outline
-    grid = rectify_by_grid(outline.image_rgb, config.grid)
+    grid, seen = rectify_by_grid(outline.image_rgb, config.grid)
+    if not seen and outline.homography is not None:
+        unrectified, _ = rectify_by_grid(image_rgb, config.grid)
+        if unrectified.homography is not None:
+            return unrectified
     if grid.homography is None:
         return outline
     homography = grid.homography if outline.homography is None else grid.homography @ outline.homography
@@ -250,17 +257,18 @@ def rectify_by_outline(image_rgb: np.ndarray, config: PerspectiveConfig) -> Pers
     return PerspectiveResult(warped, homography, f"page rectified from a photo (top edge at {skew:.1f} deg)")
 
 
-def rectify_by_grid(image_rgb: np.ndarray, config: GridHomographyConfig) -> PerspectiveResult:
-    """Warp the page so that its grid is upright, square and even; a grid that is already a
-    (rotated) rectangle is left to the rotation search."""
+def rectify_by_grid(image_rgb: np.ndarray, config: GridHomographyConfig) -> tuple[PerspectiveResult, bool]:
+    """(the page warped so that its grid is upright, square and even, whether a grid was seen); a
+    grid that is already a (rotated) rectangle is left to the rotation search."""
     fit = fit_grid_homography(image_rgb, config)
     homography, size, reason = rectifying_warp(fit, image_rgb.shape[:2], config)
+    seen = fit.homography is not None
     if homography is None:
-        return PerspectiveResult(image_rgb, None, reason)
+        return PerspectiveResult(image_rgb, None, reason), seen
     warped = cv2.warpPerspective(
         image_rgb, homography, size, flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255)
     )
-    return PerspectiveResult(warped, homography, f"page rectified from its grid ({fit.tiles} tiles)")
+    return PerspectiveResult(warped, homography, f"page rectified from its grid ({fit.tiles} tiles)"), seen
 
 
 def to_input_coords(points_xy: np.ndarray, homography: np.ndarray) -> np.ndarray:

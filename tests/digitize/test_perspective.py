@@ -98,3 +98,24 @@ def test_a_rotated_rectangular_sheet_is_left_to_the_rotation_search(examples):
     corners = half @ rotation.T + centre
     result = correct_perspective(photograph(examples[0].image, corners, (2200, 1700)))
     assert result.homography is None and "rotation only" in result.reason
+
+
+def test_a_wrong_outline_warp_gives_way_to_the_grid(examples, monkeypatch):
+    """An outline taken from a shadow or the desk warps the page 40 % askew (fold-9 photos 171 and
+    190): no grid can be measured after it, so the grid of the photo itself rectifies the page."""
+    import ecgvision.digitize.perspective as perspective
+    from ecgvision.digitize.grid_homography import nonsimilarity
+
+    corners = np.array([[150, 120], [2060, 70], [2110, 1590], [110, 1640]], float)
+    photo = photograph(examples[0].image, corners, (2200, 1700))
+    skewed = np.array([[0.28, 0.2, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])  # squeezed: 1 mm < 2.5 px
+
+    def wrong_outline(image_rgb, config):
+        warped = cv2.warpPerspective(image_rgb, skewed, (2200, 1700), borderValue=(255, 255, 255))
+        return perspective.PerspectiveResult(warped, skewed, "page rectified from a photo")
+
+    monkeypatch.setattr(perspective, "rectify_by_outline", wrong_outline)
+    result = perspective.correct_perspective(photo)
+    assert result.homography is not None and result.reason.startswith("page rectified from its grid")
+    page_to_output = result.homography @ page_to_photo(examples[0].image.shape[:2], corners)
+    assert nonsimilarity(page_to_output, examples[0].image.shape[:2]) < 0.002
