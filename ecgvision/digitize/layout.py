@@ -27,6 +27,9 @@ class LayoutConfig:
     min_row_gap_mm: float = 8.0
     min_row_height_ratio: float = 0.2  # a row's projection peak vs the strongest row
     min_row_extent_frac: float = 0.3  # a row's inked columns (+-3 mm of its baseline) / page width
+    # a row lies at least this far inside the image's top and bottom edges: nearer is the sheet's
+    # edge or the desk beyond it along the frame (fold-9 photo 173: a 6th "row" at y = 3 px)
+    min_edge_distance_mm: float = 3.0
     pulse_search_mm: float = 14.0  # the pulse box is sought this far right of a row's first ink ...
     pulse_lead_in_mm: float = 10.0  # ... plus this, when that ink is a sheet edge left of the pulse
     pulse_edge_min_mm: float = 3.5  # a pulse edge is a vertical stroke at least this tall
@@ -101,7 +104,13 @@ def find_rows(prob: np.ndarray, px_per_mm: float, config: LayoutConfig | None = 
         height=config.min_row_height_ratio * profile.max() if profile.max() > 0 else 1.0,
     )
     half = int(round(3 * px_per_mm))
-    peaks = [p for p in peaks if row_extent_fraction(mask, p, half) >= config.min_row_extent_frac]
+    edge = config.min_edge_distance_mm * px_per_mm
+    peaks = [
+        p
+        for p in peaks
+        if edge <= p <= prob.shape[0] - 1 - edge
+        and row_extent_fraction(mask, p, half) >= config.min_row_extent_frac
+    ]
     return [_make_row(i, peaks, mask, px_per_mm) for i in range(len(peaks))]
 
 

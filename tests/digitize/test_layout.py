@@ -1,5 +1,6 @@
 import dataclasses
 
+import cv2
 import numpy as np
 
 from ecgvision.digitize.deskew import rotate_image, shear_matrix, warp_page
@@ -115,3 +116,13 @@ def test_a_sheet_edge_left_of_the_pulses_does_not_hide_them(examples):
     assert all(p is not None and abs(p.width_px / PX_PER_MM - 5.0) < 0.3 for p in pulses)
     no_lead_in = LayoutConfig(pulse_lead_in_mm=0.0)
     assert all(find_pulse(prob, row, PX_PER_MM, no_lead_in) is None for row in rows)
+
+
+def test_a_dark_strip_along_the_frame_edge_is_not_a_row(examples):
+    """A rectified photo whose frame takes in the sheet's edge: a thin dark line over half the width
+    a few pixels below the top (fold-9 photo 173 read 5 rows and no layout)."""
+    prob = trace_probability(examples[0].image, PX_PER_MM)
+    cv2.line(prob, (430, 3), (1650, 13), 1.0, 1)  # the sheet's edge, slightly slanted, 55 % of the width
+    rows = find_rows(prob, PX_PER_MM)
+    assert len(rows) == 4
+    assert abs(rows[0].baseline_y_px - 708.3) < 6
