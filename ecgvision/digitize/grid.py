@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.optimize import minimize_scalar
@@ -50,7 +51,8 @@ def grid_evidence(image_rgb: np.ndarray, trace_prob: np.ndarray | None = None) -
     255 - min(R, G, B) responds to red, pink, brown and grey grid lines alike; the trace is removed
     so that the profiles carry the grid's periodicity only.
     """
-    evidence = (255.0 - image_rgb.min(axis=2).astype(np.float32)) / 255.0
+    darkest = cv2.min(cv2.min(image_rgb[..., 0], image_rgb[..., 1]), image_rgb[..., 2])  # min(axis=2), faster
+    evidence = (255.0 - darkest.astype(np.float32)) / 255.0
     if trace_prob is not None:
         evidence *= 1.0 - trace_prob
     return evidence

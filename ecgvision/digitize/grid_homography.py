@@ -21,6 +21,8 @@ import numpy as np
 from scipy import fft as sfft
 from scipy.optimize import least_squares
 
+from ecgvision.digitize.grid import grid_evidence
+
 COORD_SCALE_PX = 1000.0  # the fit works in image pixels / this, centred on the image (conditioning)
 
 
@@ -52,11 +54,9 @@ class TileSpectra:
 
 
 def grid_evidence_highpass(image_rgb: np.ndarray) -> np.ndarray:
-    """(H, W) float32 darkness minus its local mean: lines stay, shading and shadows go."""
-    darkness = 255.0 - cv2.min(cv2.min(image_rgb[..., 0], image_rgb[..., 1]), image_rgb[..., 2]).astype(
-        np.float32
-    )
-    return darkness - cv2.blur(darkness, (31, 31))
+    """(H, W) float32 grid evidence minus its local mean: lines stay, shading and shadows go."""
+    evidence = grid_evidence(image_rgb)
+    return evidence - cv2.blur(evidence, (31, 31))
 
 
 def tile_origins(shape: tuple[int, int], tile: int) -> list[tuple[int, int]]:
@@ -164,14 +164,25 @@ def peak_near(
     return refine_peak(spectra.tiles[index].astype(np.float64), coarse), strength
 
 
-def page_gradients(params: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Gradients of the page coordinates (u, v) of the homography [[a b 0] [d e 0] [g h 1]] at xy."""
+def fit_homography(params: np.ndarray) -> np.ndarray:
+    """The homography [[a b 0] [d e 0] [g h 1]] of the gradient fit's parameters (a, b, d, e, g, h):
+    the page's origin at the image centre (the offsets come from the phases)."""
     a, b, d, e, g, h = params
-    w = 1.0 + g * xy[:, 0] + h * xy[:, 1]
-    u, v = (a * xy[:, 0] + b * xy[:, 1]) / w, (d * xy[:, 0] + e * xy[:, 1]) / w
-    grad_u = np.stack([(a - u * g) / w, (b - u * h) / w], axis=1)
-    grad_v = np.stack([(d - v * g) / w, (e - v * h) / w], axis=1)
-    return grad_u, grad_v
+    return np.array([[a, b, 0.0], [d, e, 0.0], [g, h, 1.0]])
+
+
+def homography_jacobians(homography: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """(n, 2, 2) Jacobians d(u, v)/d(x, y) of a 3x3 homography at points `xy`; row 0 is the gradient
+    of u, row 1 that of v."""
+    w = np.column_stack([xy, np.ones(len(xy))]) @ homography[2]
+    mapped = page_coordinates(homography, xy)
+    return (homography[None, :2, :2] - mapped[:, :, None] * homography[None, 2:, :2]) / w[:, None, None]
+
+
+def page_gradients(params: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients of the page coordinates (u, v) of the gradient fit's homography at xy."""
+    jacobians = homography_jacobians(fit_homography(params), xy)
+    return jacobians[:, 0, :], jacobians[:, 1, :]
 
 
 def measure_tiles(
@@ -244,6 +255,7 @@ def fit_grid_homography(image_rgb: np.ndarray, config: GridHomographyConfig | No
         ]
     )
     homography = fit_phases(tile_xy[index], phases, params, config)
+    # image px -> the fit's coordinates (centred, / COORD_SCALE_PX), as tile_xy was made
     to_fit = (
         np.array([[1.0, 0.0, -centre[0]], [0.0, 1.0, -centre[1]], [0.0, 0.0, COORD_SCALE_PX]])
         / COORD_SCALE_PX
@@ -264,8 +276,7 @@ def fit_phases(xy: np.ndarray, phases: np.ndarray, gradient_params: np.ndarray, 
     phases (each tile's position between two grid lines) pin the page coordinates to a few hundredths
     of a cycle once the whole number of cycles is taken from the current fit (refitted a few times,
     so that a tile unwrapped to the wrong cycle comes back)."""
-    a, b, d, e, g, h = gradient_params
-    homography = np.array([[a, b, 0.0], [d, e, 0.0], [g, h, 1.0]])
+    homography = fit_homography(gradient_params)
     start = page_coordinates(homography, xy)
     offsets = np.angle(np.exp(2j * math.pi * (phases - start)).mean(axis=0)) / (2 * math.pi)
     homography[:2, 2] = offsets
@@ -289,21 +300,18 @@ def local_jacobians(homography: np.ndarray, shape: tuple[int, int]) -> np.ndarra
     """(n, 2, 2) Jacobians of `homography` on a 7 x 5 lattice over an image of `shape`."""
     height, width = shape
     xs, ys = np.meshgrid(np.linspace(0, width - 1, 7), np.linspace(0, height - 1, 5))
-    points = np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)], axis=1)
-    mapped = points @ homography.T
-    w = mapped[:, 2]
-    out = np.empty((len(points), 2, 2))
-    for row in range(2):
-        out[:, row, :] = (
-            homography[row, :2][None, :] - (mapped[:, row] / w)[:, None] * homography[2, :2][None, :]
-        ) / w[:, None]
-    return out
+    return homography_jacobians(homography, np.column_stack([xs.ravel(), ys.ravel()]))
 
 
 def nonsimilarity(homography: np.ndarray, shape: tuple[int, int]) -> float:
     """How far the map is from a similarity over the image: the larger of its relative scale spread
     and its largest anisotropy (shear or unequal x/y scale)."""
-    singular = np.linalg.svd(local_jacobians(homography, shape), compute_uv=False)
+    return jacobians_nonsimilarity(local_jacobians(homography, shape))
+
+
+def jacobians_nonsimilarity(jacobians: np.ndarray) -> float:
+    """`nonsimilarity` of a map given by its Jacobians over the image."""
+    singular = np.linalg.svd(jacobians, compute_uv=False)
     area_scale = np.sqrt(singular[:, 0] * singular[:, 1])
     spread = float(np.ptp(area_scale) / area_scale.mean())
     return max(spread, float((singular[:, 0] / singular[:, 1]).max() - 1.0))
@@ -317,9 +325,9 @@ def rectifying_warp(
     output would be implausibly large."""
     if fit.homography is None:
         return None, (0, 0), fit.reason
-    if nonsimilarity(fit.homography, shape) < config.min_nonsimilarity:
-        return None, (0, 0), "grid is a rotated rectangle: rotation only"
     jacobians = local_jacobians(fit.homography, shape)
+    if jacobians_nonsimilarity(jacobians) < config.min_nonsimilarity:
+        return None, (0, 0), "grid is a rotated rectangle: rotation only"
     period_px = 1.0 / float(np.median(np.sqrt(np.abs(np.linalg.det(jacobians)))))
     height, width = shape
     corners = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float64)

@@ -250,9 +250,7 @@ def rectify_by_outline(image_rgb: np.ndarray, config: PerspectiveConfig) -> Pers
         # a rotated rectangle (a skewed scan): the rotation search is more precise than the outline
         return PerspectiveResult(image_rgb, None, "sheet outline is a rectangle: rotation only")
     homography = cv2.getPerspectiveTransform(corners.astype(np.float32), target.astype(np.float32))
-    warped = cv2.warpPerspective(
-        image_rgb, homography, (out_width, out_height), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255)
-    )
+    warped = warp(image_rgb, homography, (out_width, out_height))
     skew = math.degrees(math.atan2(corners[1, 1] - corners[0, 1], corners[1, 0] - corners[0, 0]))
     return PerspectiveResult(warped, homography, f"page rectified from a photo (top edge at {skew:.1f} deg)")
 
@@ -265,10 +263,15 @@ def rectify_by_grid(image_rgb: np.ndarray, config: GridHomographyConfig) -> tupl
     seen = fit.homography is not None
     if homography is None:
         return PerspectiveResult(image_rgb, None, reason), seen
-    warped = cv2.warpPerspective(
+    warped = warp(image_rgb, homography, size)
+    return PerspectiveResult(warped, homography, f"page rectified from its grid ({fit.tiles} tiles)"), seen
+
+
+def warp(image_rgb: np.ndarray, homography: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The image through `homography` into a (width, height) frame, white paper outside it."""
+    return cv2.warpPerspective(
         image_rgb, homography, size, flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255)
     )
-    return PerspectiveResult(warped, homography, f"page rectified from its grid ({fit.tiles} tiles)"), seen
 
 
 def to_input_coords(points_xy: np.ndarray, homography: np.ndarray) -> np.ndarray:
