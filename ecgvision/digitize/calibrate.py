@@ -111,10 +111,15 @@ def pulse_pitch(pulses: list[Pulse]) -> tuple[float, float] | None:
     return width / (PULSE_DURATION_S * MM_PER_S), height / (PULSE_AMPLITUDE_MV * MM_PER_MV)
 
 
-def _vote(values: list[float | None]) -> float | None:
-    """The most common non-None value (ties: the first seen), None if there is none."""
+def _vote(values: list[float | None], usual: float) -> float | None:
+    """The most common non-None value, None if there is none. A tie goes to the `usual` setting
+    when it is among the tied (two pulses that disagree: one misread is likelier than an unusual
+    setting), else to the first seen."""
     seen = [v for v in values if v is not None]
-    return max(seen, key=seen.count) if seen else None
+    if not seen:
+        return None
+    most = max(seen.count(v) for v in seen)
+    return usual if seen.count(usual) == most else next(v for v in seen if seen.count(v) == most)
 
 
 def pulse_speed(pulse: Pulse, ppm_x: float, config: CalibrationConfig) -> float | None:
@@ -138,14 +143,14 @@ def read_speed_and_gain(
     ]
     agree = [True] * len(pulses)
     if config.read_speed_from_pulse:
-        found = _vote(speeds)
+        found = _vote(speeds, MM_PER_S)
         speed = found or speed
         agree = [a and s == found for a, s in zip(agree, speeds, strict=True)]
         if found is None:
             width_mm = float(np.median([p.width_px for p in pulses])) / ppm_x
             notes.append(f"pulse width {width_mm:.2f} mm fits no speed; 25 mm/s assumed")
     if config.read_gain_from_pulse:
-        found = _vote(gains)
+        found = _vote(gains, MM_PER_MV)
         gain = found or gain
         agree = [a and g == found for a, g in zip(agree, gains, strict=True)]
         if found is None:

@@ -171,3 +171,29 @@ def test_tracker_takes_the_s_wave_not_the_grid_line_it_leaves():
     unrewarded = replace(VectorizeConfig(), ink_reward_px=0.0)
     trace = track_row(s_wave_under_a_grid_line(), row, 0, 100, 100.0, PX_PER_MM, unrewarded)
     assert np.nanmax(trace.bottom_px) < 140.0
+
+
+@pytest.mark.parametrize("apex_x", [60.2, 60.5, 60.8])
+def test_a_spike_apex_between_pixel_columns_is_read_at_its_sub_pixel_x(apex_x):
+    """A QRS spike 70 px tall (100 Hz at 7.2 px/mm, blurred as a photo): the sample at the apex's x
+    reads the apex to 2 px. With the apex at its column's centre, and the merged strokes' row
+    centres kept below it, the samples read 18-25 px down the stroke (fold-9 photo 18, V5: 1.02 mV
+    read as 0.68)."""
+    import cv2
+
+    from ecgvision.digitize.layout import Row
+
+    step = 25 * 7.21 / 100.0  # px per sample
+    xs = apex_x + step * np.arange(-30, 31)
+    ys = np.full(xs.shape, 150.0)
+    ys[30] = 80.0
+    canvas = np.zeros((200, 120), np.uint8)
+    points = np.round(np.stack([xs, ys], axis=1) * 16).astype(np.int32)  # 4 fractional bits
+    cv2.polylines(canvas, [points], False, 255, 2, cv2.LINE_AA, shift=4)
+    # blurred and a little faint, as a photo's trace evidence
+    prob = np.clip(1.5 * cv2.GaussianBlur(canvas.astype(np.float32) / 255.0, (0, 0), 1.2), 0.0, 1.0)
+    row = Row(0, 150.0, 0, 200, 0.0, 119.0)
+    trace = track_row(prob, row, 0, 120, 150.0, 7.21)
+    x_poly, y_poly = trace_polyline(trace, prob, 0)
+    apex_read = sample_polyline(x_poly, y_poly, np.array([apex_x]), 8.0)[0]
+    assert abs(apex_read - 80.0) < 2.0
