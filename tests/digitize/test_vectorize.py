@@ -197,3 +197,31 @@ def test_a_spike_apex_between_pixel_columns_is_read_at_its_sub_pixel_x(apex_x):
     x_poly, y_poly = trace_polyline(trace, prob, 0)
     apex_read = sample_polyline(x_poly, y_poly, np.array([apex_x]), 8.0)[0]
     assert abs(apex_read - 80.0) < 2.0
+
+
+def test_sample_values_are_fitted_from_the_strokes_between_them():
+    """A trace drawn straight between its samples (2 px apart, QRS-like jumps), read only away from
+    its corners (line width and blur round them off): without the hold to the sampled value the
+    knot fit recovers every sample exactly; with the shipped hold it still halves the error of
+    sampling the polyline at each sample's x (which cuts every corner)."""
+
+    from ecgvision.digitize.vectorize import VectorizeConfig, fit_at_knots
+
+    rng = np.random.default_rng(3)
+    x_knots = 10.0 + 1.97 * np.arange(60)
+    y_knots = 100.0 + np.cumsum(rng.normal(0.0, 6.0, x_knots.size))
+    x_points = np.arange(x_knots[0], x_knots[-1], 0.25)
+    y_points = np.interp(x_points, x_knots, y_knots)
+    nearest_knot = x_knots[np.argmin(np.abs(x_points[:, None] - x_knots[None, :]), axis=1)]
+    away = np.abs(x_points - nearest_knot) > 0.6
+    x_points, y_points = x_points[away], y_points[away]
+
+    def rms_error(values: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((values - y_knots)[1:-1] ** 2)))  # end knots: points on one side
+
+    exact = fit_at_knots(x_points, y_points, x_knots, 8.0, VectorizeConfig(knot_hold_per_px=0.0))
+    held = fit_at_knots(x_points, y_points, x_knots, 8.0, VectorizeConfig())
+    sampled = sample_polyline(x_points, y_points, x_knots, 8.0)
+    assert rms_error(exact) < 0.01
+    assert rms_error(sampled) > 1.0
+    assert rms_error(held) < 0.6 * rms_error(sampled)
