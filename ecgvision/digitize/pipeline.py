@@ -49,7 +49,6 @@ from ecgvision.digitize.vectorize import (
     blank_columns,
     fit_at_knots,
     row_baseline_mode,
-    sample_polyline,
     trace_polyline,
     track_row,
 )
@@ -353,11 +352,7 @@ def read_segments(
         x_query = calib.x_of_time(samples / fs_hz, seg.row)
         x_poly, y_poly = polylines[seg.row]
         inside = (x_poly >= x_query[0] - 1.0) & (x_poly <= x_query[-1] + 1.0) if samples.size else x_poly < 0
-        y = (
-            fit_at_knots(x_poly[inside], y_poly[inside], x_query, max_gap_px, config.vectorize)
-            if samples.size >= 3
-            else sample_polyline(x_poly[inside], y_poly[inside], x_query, max_gap_px)
-        )
+        y = fit_at_knots(x_poly[inside], y_poly[inside], x_query, max_gap_px, config.vectorize)
         values = np.clip(calib.mv_of_y(y, seg.row), -MAX_ABS_MV, MAX_ABS_MV)
         empty = np.isnan(signal[start:end, j])
         signal[start:end, j] = np.where(empty, values, signal[start:end, j])

@@ -339,7 +339,7 @@ def trace_polyline(
         if steep.any()
         else (np.empty(0),) * 2
     )
-    x_columns = trace.x_px.copy()
+    x_columns = trace.x_px
     if prob_band is not None:
         lone_peak, lone_trough = lone_columns(peak), lone_columns(trough)
         lone = lone_peak | lone_trough
@@ -348,7 +348,7 @@ def trace_polyline(
             # where a spike's two strokes merge, each pixel row's run is centred on the apex: those
             # points say only where the apex is, at every height, and would make the apex's
             # column read anything between its top and its foot
-            apexes = x_columns[lone]
+            apexes = np.sort(x_columns[lone])  # a peak beside a trough may swap places by < 1 px
             index = np.clip(np.searchsorted(apexes, x_steep), 1, apexes.size) - 1
             nearest = np.minimum(
                 np.abs(x_steep - apexes[index]),
@@ -384,7 +384,7 @@ def apex_x(
     width = trace.line_width_px if math.isfinite(trace.line_width_px) else 2.0
     depth = max(1, int(round(width)))
     reach = max(2, int(math.ceil(width)))
-    height, columns = prob_band.shape
+    columns = prob_band.shape[1]
     for is_top, lone in ((True, lone_peak), (False, lone_trough & ~lone_peak)):
         for j in np.flatnonzero(lone):
             edge = (trace.top_px[j] if is_top else trace.bottom_px[j]) - band_top_px
@@ -441,7 +441,7 @@ def row_baseline_mode(trace: RowTrace, bin_px: float = 0.5) -> float:
 def fit_at_knots(
     x_poly: np.ndarray, y_poly: np.ndarray, x_knots: np.ndarray, max_gap_px: float, config: VectorizeConfig
 ) -> np.ndarray:
-    """y at the evenly spaced sample positions x_knots (>= 3): the piecewise-linear curve through
+    """y at the evenly spaced sample positions x_knots: the piecewise-linear curve through
     the knots that fits the polyline's points best; NaN where `sample_polyline` is NaN.
 
     A printed trace is straight between its samples, so every point of a stroke informs the two
@@ -450,10 +450,12 @@ def fit_at_knots(
     thresholding rounded off. Least squares, the points Huber-weighted, each knot held lightly
     to the sampled value (a knot in a gap keeps it; a page whose time axis is off by a fraction
     of a sample would otherwise ring). Knots closer than `knot_min_spacing_px` (500 Hz at
-    200 dpi) have no points of their own: there the polyline is sampled.
+    200 dpi) have no points of their own: there, and for fewer than 3 knots, the polyline is sampled.
     """
     y_sampled = sample_polyline(x_poly, y_poly, x_knots, max_gap_px)
     n = x_knots.size
+    if n < 3:
+        return y_sampled
     step = float(x_knots[1] - x_knots[0])
     position = (x_poly - x_knots[0]) / step
     inside = (position >= 0) & (position <= n - 1)
